@@ -1,0 +1,189 @@
+//! Passwords (argon2), tokens (HS256 JWT) and the `Caller` extractor that every protected
+//! handler takes, so a handler's signature says that it needs a signed-in user.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use anyhow::Context;
+use argon2::{password_hash::SaltString, Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use cassetto_domain::Role;
+use cassetto_storage::{audit::Actor, entities::user, registry};
+use chrono::Utc;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Hashes a password with argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    web::block(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+    })
+    .await
+    .context("hash thread")?
+    .map_err(ApiError::Internal)
+}
+
+/// A hash of a random password, used to spend the same time when the user does not exist.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(uuid::Uuid::new_v4().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Verifies a password on a blocking thread; `None` hash spends the same time and fails.
+pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
+    web::block(move || {
+        let known = hash.is_some();
+        let h = hash.unwrap_or_else(|| dummy_hash().to_owned());
+        let ok = PasswordHash::new(&h)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        known && ok
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("verify thread: {e}")))
+}
+
+/// `sha256:<hex>` of a high-entropy API client secret.
+pub fn hash_client_secret(secret: &str) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(secret.as_bytes())))
+}
+
+pub fn client_secret_matches(secret: &str, stored: &str) -> bool {
+    let computed = hash_client_secret(secret);
+    // Constant-time comparison of equal-length strings.
+    computed.len() == stored.len()
+        && computed.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The API client the token was issued to, for payroll software.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+pub fn issue_token(state: &AppState, user: &user::Model, role: Role, client_id: Option<String>) -> ApiResult<String> {
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        sub: user.id.to_string(),
+        role,
+        iat: now,
+        exp: now + state.settings.token_ttl_s as i64,
+        jti: uuid::Uuid::new_v4().to_string(),
+        cid: client_id,
+    };
+    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&state.settings.jwt_secret))
+        .context("signing token")
+        .map_err(ApiError::Internal)
+}
+
+fn decode_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    decode::<Claims>(token, &DecodingKey::from_secret(&state.settings.jwt_secret), &validation)
+        .map(|d| d.claims)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => ApiError::Unauthorized("il token è scaduto: accedere di nuovo".into()),
+                _ => ApiError::Unauthorized("il token non è valido".into()),
+            }
+        })
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: user::Model,
+    pub role: Role,
+    /// The matricole an azienda or intermediario may act for (empty for INPS roles).
+    pub matricole: Vec<String>,
+    pub client_id: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user.id),
+            username: self.user.username.clone(),
+            role: self.role.as_str().to_owned(),
+            display_name: self.user.display_name.clone(),
+        }
+    }
+
+    /// Refuses callers whose role is not among `roles`.
+    pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    pub fn may_act_for(&self, matricola: &str) -> bool {
+        self.role.is_sender() && self.matricole.iter().any(|m| m == matricola)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
+            let header = header.ok_or_else(|| {
+                ApiError::Unauthorized("autenticazione necessaria: inviare l'intestazione Authorization: Bearer <token>".into())
+            })?;
+            let token = header
+                .strip_prefix("Bearer ")
+                .or_else(|| header.strip_prefix("bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::Unauthorized("l'intestazione Authorization deve essere «Bearer <token>»".into()))?;
+            let claims = decode_token(&state, token)?;
+            let id: i32 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))?;
+            let user = registry::user_by_id(&state.db, id)
+                .await?
+                .filter(|u| u.active)
+                .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
+            let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+            if role != claims.role {
+                return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
+            }
+            let matricole = if role.is_sender() {
+                registry::matricole_of_user(&state.db, user.id).await?
+            } else {
+                vec![]
+            };
+            Ok(Caller { user, role, matricole, client_id: claims.cid })
+        })
+    }
+}

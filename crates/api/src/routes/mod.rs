@@ -1,0 +1,8 @@
+//! One module per resource, each with its `configure`.
+
+pub mod admin;
+pub mod ambiti;
+pub mod auth;
+pub mod aziende;
+pub mod me;
+pub mod service;

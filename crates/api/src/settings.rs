@@ -1,0 +1,132 @@
+//! Settings from the environment (every variable optional), with embedded defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use rand::RngCore;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Vec<u8>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub sms_url: Option<String>,
+    pub max_file_bytes: u64,
+    /// Lifetime of issued tokens, in seconds.
+    pub token_ttl_s: u64,
+    /// Where the built SPA lives (`frontend/dist`); a placeholder page is served when absent.
+    pub spa_dir: PathBuf,
+}
+
+impl Settings {
+    /// Reads `CASSETTO_*` variables; creates the data dir and the generated JWT secret.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let data_dir = PathBuf::from(get("CASSETTO_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        ensure_writable_dir(&data_dir)?;
+        let database_url = get("CASSETTO_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/cassetto.db", data_dir.display()));
+        check_database_url(&database_url)?;
+        let bind = get("CASSETTO_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<std::net::SocketAddr>().is_err() {
+            bail!("CASSETTO_BIND «{bind}» non è un indirizzo valido (esempio: 127.0.0.1:8080)");
+        }
+        let jwt_secret = match get("CASSETTO_JWT_SECRET") {
+            Some(s) if s.len() >= 32 => s.into_bytes(),
+            Some(_) => bail!("CASSETTO_JWT_SECRET deve avere almeno 32 caratteri"),
+            None => load_or_generate_secret(&data_dir)?,
+        };
+        let smtp_url = get("CASSETTO_SMTP_URL");
+        if let Some(u) = &smtp_url {
+            let parsed = url::Url::parse(u).ok();
+            if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("smtp" | "smtps")) {
+                bail!("CASSETTO_SMTP_URL deve iniziare con smtp:// o smtps://");
+            }
+        }
+        let sms_url = get("CASSETTO_SMS_URL");
+        if let Some(u) = &sms_url {
+            let parsed = url::Url::parse(u).ok();
+            if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("http" | "https")) {
+                bail!("CASSETTO_SMS_URL deve essere un indirizzo http:// o https://");
+            }
+        }
+        let max_file_bytes = match get("CASSETTO_MAX_FILE_BYTES") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("CASSETTO_MAX_FILE_BYTES «{v}» non è un numero positivo"))?,
+            None => 10 * 1024 * 1024,
+        };
+        Ok(Settings {
+            database_url,
+            bind,
+            data_dir,
+            jwt_secret,
+            smtp_url,
+            mail_from: get("CASSETTO_MAIL_FROM").unwrap_or_else(|| "Cassetto INPS <noreply@localhost>".into()),
+            sms_url,
+            max_file_bytes,
+            token_ttl_s: 3600,
+            spa_dir: PathBuf::from(get("CASSETTO_SPA_DIR").unwrap_or_else(|| "frontend/dist".into())),
+        })
+    }
+}
+
+fn check_database_url(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => Ok(()),
+        _ => bail!("CASSETTO_DATABASE_URL deve iniziare con sqlite:// o postgres://"),
+    }
+}
+
+fn ensure_writable_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("impossibile creare la cartella dati {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok")
+        .with_context(|| format!("la cartella dati {} non è scrivibile", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// A development secret generated once and kept in the data dir (mode 0600).
+fn load_or_generate_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_owned();
+        if s.len() >= 32 {
+            return Ok(s.into_bytes());
+        }
+    }
+    let mut raw = [0u8; 48];
+    rand::rng().fill_bytes(&mut raw);
+    let secret = hex::encode(raw);
+    write_private(&path, secret.as_bytes())
+        .with_context(|| format!("impossibile scrivere {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, bytes)
+    }
+}

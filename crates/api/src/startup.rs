@@ -1,0 +1,126 @@
+//! `Application::build(settings)`: binds the listener first (port 0 in tests), connects and
+//! migrates the database, then assembles the server.
+
+use std::net::TcpListener;
+
+use actix_web::{
+    dev::Server,
+    middleware::{self, DefaultHeaders},
+    web, App, HttpServer,
+};
+use anyhow::Context;
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::metrics::{self, Metrics};
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::settings::Settings;
+use crate::spa;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Every route of the versioned API, mounted under `/api/v1`.
+fn api_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    routes::auth::configure(cfg);
+    routes::me::configure(cfg);
+    routes::ambiti::configure(cfg);
+    routes::aziende::configure(cfg);
+    routes::admin::configure(cfg);
+}
+
+/// The OpenAPI document as the server serves it at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope("/api/v1").configure(api_routes))
+        .configure(routes::service::configure)
+        .split_for_parts();
+    api
+}
+
+/// Opens the database named by the settings, with a message that says what is wrong.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<cassetto_storage::DatabaseConnection> {
+    let db = cassetto_storage::connect(&settings.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("impossibile collegarsi alla base dati {}", redact_url(&settings.database_url)))?;
+    Ok(db)
+}
+
+/// Hides the password of a database URL in messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("impossibile mettersi in ascolto su {}", settings.bind))?;
+        let port = listener.local_addr().context("indirizzo locale")?.port();
+        let db = open_database(&settings).await?;
+        cassetto_storage::migrate(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("applicazione delle migrazioni non riuscita")?;
+        let metrics = web::Data::new(Metrics::new()?);
+        let spa_dir = settings.spa_dir.clone();
+        let state = web::Data::new(AppState { db, settings });
+        let server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(crate::extract::query_config())
+                .app_data(crate::extract::path_config())
+                .app_data(crate::extract::form_config())
+                .service(scope("/api/v1").configure(api_routes))
+                .configure(routes::service::configure)
+                .split_for_parts();
+            app.wrap(middleware::from_fn(metrics::track))
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .service(web::resource("/openapi.json").route(web::get().to({
+                    let api = api.clone();
+                    move || {
+                        let api = api.clone();
+                        async move { web::Json(api) }
+                    }
+                })))
+                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/swagger-ui/openapi.json", api))
+                .configure(|cfg| spa::configure(cfg, &spa_dir))
+                .default_service(web::to(spa::fallback))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .context("avvio del server HTTP")?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

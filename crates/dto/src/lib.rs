@@ -1,0 +1,10 @@
+//! The public contract of Cassetto's API, written once: the server (native) and the SPA (wasm32)
+//! compile these same types. Every DTO derives `ToSchema` (OpenAPI) and `Validate` (checks whose
+//! messages are Italian, shown to the user as they are).
+
+pub mod auth;
+pub mod problem;
+pub mod registry;
+
+pub use cassetto_domain::{EsitoCode, FieldType, Role, Status};
+pub use problem::{FieldError, Problem};

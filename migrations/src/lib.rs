@@ -1,0 +1,34 @@
+//! The schema of Cassetto, one migration per change, written with sea-orm's backend-neutral
+//! helpers so that each runs unchanged on SQLite and PostgreSQL. A migration is never edited
+//! after it has landed on `main`: a change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_registry;
+mod m20261126_000002_create_ambiti;
+mod m20261126_000003_create_requests;
+mod m20261126_000004_create_outbox_and_audit;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_registry::Migration),
+            Box::new(m20261126_000002_create_ambiti::Migration),
+            Box::new(m20261126_000003_create_requests::Migration),
+            Box::new(m20261126_000004_create_outbox_and_audit::Migration),
+        ]
+    }
+}
+
+/// Helper shared by the migrations: a named index on a table.
+pub(crate) fn index(table: &str, name: &str, cols: &[&str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(Alias::new(table)).if_not_exists();
+    for c in cols {
+        idx.col(Alias::new(*c));
+    }
+    idx.to_owned()
+}
