@@ -11,7 +11,11 @@ use cassetto_storage::audit::Actor;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cassetto", version, about = "Cassetto Previdenziale — Comunicazione Bidirezionale tra aziende e INPS")]
+#[command(
+    name = "cassetto",
+    version,
+    about = "Cassetto Previdenziale — Comunicazione Bidirezionale tra aziende e INPS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -39,18 +39,13 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_aziende_sede")
-                            .from("aziende", "sede_code")
-                            .to("sedi", "code"),
+                        ForeignKey::create().name("fk_aziende_sede").from("aziende", "sede_code").to("sedi", "code"),
                     )
                     .to_owned(),
             )
             .await?;
         manager.create_index(index("aziende", "idx_aziende_sede", &["sede_code"])).await?;
-        manager
-            .create_index(index("aziende", "idx_aziende_codice_fiscale", &["codice_fiscale"]))
-            .await?;
+        manager.create_index(index("aziende", "idx_aziende_codice_fiscale", &["codice_fiscale"])).await?;
 
         manager
             .create_table(
@@ -71,10 +66,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_users_sede")
-                            .from("users", "sede_code")
-                            .to("sedi", "code"),
+                        ForeignKey::create().name("fk_users_sede").from("users", "sede_code").to("sedi", "code"),
                     )
                     .to_owned(),
             )

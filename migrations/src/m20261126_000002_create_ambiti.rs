@@ -77,8 +77,7 @@ impl MigrationTrait for Migration {
         manager.exec_stmt(ins).await?;
 
         let mut ins = Query::insert();
-        ins.into_table("ambito_fields")
-            .columns(["ambito_code", "name", "label", "field_type", "required", "position"]);
+        ins.into_table("ambito_fields").columns(["ambito_code", "name", "label", "field_type", "required", "position"]);
         for (i, (ambito, name, label, kind, required)) in FIELDS.iter().enumerate() {
             ins.values_panic([
                 (*ambito).into(),

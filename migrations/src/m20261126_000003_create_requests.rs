@@ -40,10 +40,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("taken_at"))
                     .col(timestamp_with_time_zone_null("closed_at"))
                     .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_requests_sede")
-                            .from("requests", "sede_code")
-                            .to("sedi", "code"),
+                        ForeignKey::create().name("fk_requests_sede").from("requests", "sede_code").to("sedi", "code"),
                     )
                     .foreign_key(
                         ForeignKey::create()
@@ -117,9 +114,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("request_history", "idx_history_request", &["request_id", "at"]))
-            .await?;
+        manager.create_index(index("request_history", "idx_history_request", &["request_id", "at"])).await?;
 
         manager
             .create_table(
@@ -144,9 +139,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("comments", "idx_comments_request", &["request_id", "created_at"]))
-            .await?;
+        manager.create_index(index("comments", "idx_comments_request", &["request_id", "created_at"])).await?;
 
         manager
             .create_table(
@@ -170,9 +163,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("attachments", "idx_attachments_request", &["request_id", "position"]))
-            .await?;
+        manager.create_index(index("attachments", "idx_attachments_request", &["request_id", "position"])).await?;
 
         // One row per sede and year; incremented in the transaction that creates the request.
         manager

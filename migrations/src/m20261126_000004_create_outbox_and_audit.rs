@@ -42,9 +42,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("notifications", "idx_notifications_due", &["status", "next_attempt_at"]))
-            .await?;
+        manager.create_index(index("notifications", "idx_notifications_due", &["status", "next_attempt_at"])).await?;
         manager
             .create_index(index("notifications", "idx_notifications_request", &["request_id", "created_at"]))
             .await?;
@@ -65,9 +63,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("idempotency_keys", "idx_idempotency_created", &["created_at"]))
-            .await?;
+        manager.create_index(index("idempotency_keys", "idx_idempotency_created", &["created_at"])).await?;
 
         manager
             .create_table(
@@ -86,9 +82,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("audit_log", "idx_audit_entity", &["entity", "entity_id", "at"]))
-            .await?;
+        manager.create_index(index("audit_log", "idx_audit_entity", &["entity", "entity_id", "at"])).await?;
         manager.create_index(index("audit_log", "idx_audit_at", &["at"])).await?;
         Ok(())
     }

@@ -1,1 +1,10 @@
-fn main(){}
+//! The integration tests of Cassetto: one binary, one module per capability.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod migrations;
+mod registry;
+mod service;
+mod startup;

@@ -65,8 +65,7 @@ pub fn hash_client_secret(secret: &str) -> String {
 pub fn client_secret_matches(secret: &str, stored: &str) -> bool {
     let computed = hash_client_secret(secret);
     // Constant-time comparison of equal-length strings.
-    computed.len() == stored.len()
-        && computed.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    computed.len() == stored.len() && computed.bytes().zip(stored.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -152,22 +151,23 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header =
+            req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
             let header = header.ok_or_else(|| {
-                ApiError::Unauthorized("autenticazione necessaria: inviare l'intestazione Authorization: Bearer <token>".into())
+                ApiError::Unauthorized(
+                    "autenticazione necessaria: inviare l'intestazione Authorization: Bearer <token>".into(),
+                )
             })?;
             let token = header
                 .strip_prefix("Bearer ")
                 .or_else(|| header.strip_prefix("bearer "))
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| ApiError::Unauthorized("l'intestazione Authorization deve essere «Bearer <token>»".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("l'intestazione Authorization deve essere «Bearer <token>»".into())
+                })?;
             let claims = decode_token(&state, token)?;
             let id: i32 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))?;
             let user = registry::user_by_id(&state.db, id)
@@ -178,11 +178,8 @@ impl FromRequest for Caller {
             if role != claims.role {
                 return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
             }
-            let matricole = if role.is_sender() {
-                registry::matricole_of_user(&state.db, user.id).await?
-            } else {
-                vec![]
-            };
+            let matricole =
+                if role.is_sender() { registry::matricole_of_user(&state.db, user.id).await? } else { vec![] };
             Ok(Caller { user, role, matricole, client_id: claims.cid })
         })
     }

@@ -174,11 +174,8 @@ fn flatten_validation(prefix: &str, errs: &validator::ValidationErrors, out: &mu
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
-                    let message = e
-                        .message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "valore non valido".to_owned());
+                    let message =
+                        e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "valore non valido".to_owned());
                     out.push(FieldError { field: path.clone(), message });
                 }
             }
@@ -213,6 +210,15 @@ impl FieldErrors {
             Err(e) => {
                 self.push(field, e.to_string());
                 None
+            }
+        }
+    }
+
+    /// Records the DTO's own `validator` rules.
+    pub fn validate(&mut self, input: &impl validator::Validate) {
+        if let Err(e) = input.validate() {
+            if let ApiError::Validation(list) = ApiError::from(e) {
+                self.0.extend(list);
             }
         }
     }

@@ -22,6 +22,24 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parsed = JsonBody::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let JsonBody(value) = parsed.await?;
+            value.validate()?;
+            Ok(ValidJson(value))
+        })
+    }
+}
+
+/// A JSON body, deserialised only: for handlers whose service validates it, so that every
+/// invalid field (the DTO's rules and the registry's) is reported in one answer.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = req
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
@@ -36,9 +54,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
                 ));
             }
             let bytes = read_limited(&mut payload, MAX_JSON_BYTES).await?;
-            let value = parse_json::<T>(&bytes)?;
-            value.validate()?;
-            Ok(ValidJson(value))
+            Ok(JsonBody(parse_json::<T>(&bytes)?))
         })
     }
 }
@@ -67,14 +83,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let msg = inner.to_string();
-                let (field, message) = if let Some(name) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                    let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-                    (field, "campo obbligatorio".to_owned())
-                } else if msg.starts_with("unknown variant") {
-                    (path, "valore non ammesso".to_owned())
-                } else {
-                    (path, "tipo di valore non valido".to_owned())
-                };
+                let (field, message) =
+                    if let Some(name) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+                        let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+                        (field, "campo obbligatorio".to_owned())
+                    } else if msg.starts_with("unknown variant") {
+                        (path, "valore non ammesso".to_owned())
+                    } else {
+                        (path, "tipo di valore non valido".to_owned())
+                    };
                 ApiError::field(if field == "." { "body".to_owned() } else { field }, message)
             }
             _ => ApiError::BadRequest("il corpo della richiesta non è un JSON valido".into()),

@@ -61,7 +61,8 @@ pub async fn create_sede(db: &DatabaseConnection, actor: &Actor, input: dto::Sed
             e.into()
         }
     })?;
-    audit::record(&txn, actor, "sede.create", "sede", &code, serde_json::json!({"name": name, "pilot": input.pilot})).await?;
+    audit::record(&txn, actor, "sede.create", "sede", &code, serde_json::json!({"name": name, "pilot": input.pilot}))
+        .await?;
     txn.commit().await?;
     Ok(sede_dto(created))
 }
@@ -69,11 +70,7 @@ pub async fn create_sede(db: &DatabaseConnection, actor: &Actor, input: dto::Sed
 /// Parses and checks an azienda; the sede must exist.
 async fn parse_azienda(db: &impl ConnectionTrait, input: &dto::Azienda) -> ApiResult<azienda::Model> {
     let mut errs = FieldErrors::default();
-    if let Err(e) = input.validate() {
-        if let ApiError::Validation(list) = ApiError::from(e) {
-            errs.0.extend(list);
-        }
-    }
+    errs.validate(input);
     let matricola = errs.parse("matricola", &input.matricola, Matricola::parse);
     let cf = errs.parse("codice_fiscale", &input.codice_fiscale, CodiceFiscale::parse);
     let sede = errs.parse("sede", &input.sede, SedeCode::parse);
@@ -112,7 +109,15 @@ pub async fn create_azienda(db: &DatabaseConnection, actor: &Actor, input: dto::
             e.into()
         }
     })?;
-    audit::record(&txn, actor, "azienda.create", "azienda", &created.matricola, serde_json::json!({"sede": created.sede_code})).await?;
+    audit::record(
+        &txn,
+        actor,
+        "azienda.create",
+        "azienda",
+        &created.matricola,
+        serde_json::json!({"sede": created.sede_code}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(azienda_dto(created))
 }
@@ -163,17 +168,21 @@ pub async fn upsert_azienda(txn: &impl ConnectionTrait, actor: &Actor, input: &d
     } else {
         registry::insert_azienda(txn, model).await?;
     }
-    audit::record(txn, actor, if exists { "azienda.import_update" } else { "azienda.import_create" }, "azienda", &id, serde_json::json!({})).await?;
+    audit::record(
+        txn,
+        actor,
+        if exists { "azienda.import_update" } else { "azienda.import_create" },
+        "azienda",
+        &id,
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(!exists)
 }
 
 pub async fn create_user(db: &DatabaseConnection, actor: &Actor, input: dto::NewUser) -> ApiResult<dto::User> {
     let mut errs = FieldErrors::default();
-    if let Err(e) = input.validate() {
-        if let ApiError::Validation(list) = ApiError::from(e) {
-            errs.0.extend(list);
-        }
-    }
+    errs.validate(&input);
     let username = errs.parse("username", &input.username, Username::parse);
     let mobile = match input.mobile.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => errs.parse("mobile", m, Mobile::parse).map(Mobile::into_inner),
@@ -278,7 +287,15 @@ pub async fn add_delega(db: &DatabaseConnection, actor: &Actor, input: dto::Dele
             e.into()
         }
     })?;
-    audit::record(&txn, actor, "delega.create", "user", &user.id.to_string(), serde_json::json!({"matricola": matricola.as_str()})).await?;
+    audit::record(
+        &txn,
+        actor,
+        "delega.create",
+        "user",
+        &user.id.to_string(),
+        serde_json::json!({"matricola": matricola.as_str()}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(dto::Delega { username: user.username, matricola: matricola.into_inner() })
 }
@@ -291,13 +308,25 @@ pub async fn remove_delega(db: &DatabaseConnection, actor: &Actor, username: &st
     let txn = db.begin().await?;
     let removed = registry::delete_delega(&txn, user.id, matricola).await?;
     if removed {
-        audit::record(&txn, actor, "delega.delete", "user", &user.id.to_string(), serde_json::json!({"matricola": matricola})).await?;
+        audit::record(
+            &txn,
+            actor,
+            "delega.delete",
+            "user",
+            &user.id.to_string(),
+            serde_json::json!({"matricola": matricola}),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(removed)
 }
 
-pub async fn create_api_client(db: &DatabaseConnection, actor: &Actor, input: dto::NewApiClient) -> ApiResult<dto::ApiClientCreated> {
+pub async fn create_api_client(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: dto::NewApiClient,
+) -> ApiResult<dto::ApiClientCreated> {
     input.validate()?;
     let user = sender_user(db, "username", &input.username).await?;
     let mut raw = [0u8; 32];
@@ -307,8 +336,17 @@ pub async fn create_api_client(db: &DatabaseConnection, actor: &Actor, input: dt
     rand::rng().fill_bytes(&mut id);
     let client_id = format!("cas_{}", hex::encode(id));
     let txn = db.begin().await?;
-    let created = registry::insert_api_client(&txn, &client_id, &hash_client_secret(&secret), input.name.trim(), user.id).await?;
-    audit::record(&txn, actor, "api_client.create", "user", &user.id.to_string(), serde_json::json!({"client_id": client_id, "name": created.name})).await?;
+    let created =
+        registry::insert_api_client(&txn, &client_id, &hash_client_secret(&secret), input.name.trim(), user.id).await?;
+    audit::record(
+        &txn,
+        actor,
+        "api_client.create",
+        "user",
+        &user.id.to_string(),
+        serde_json::json!({"client_id": client_id, "name": created.name}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(dto::ApiClientCreated { client_id, client_secret: secret, name: created.name, username: user.username })
 }

@@ -45,14 +45,78 @@ struct DemoUser {
 }
 
 const USERS: &[DemoUser] = &[
-    DemoUser { username: "admin", role: Role::Admin, display_name: "Amministratore Cassetto", sede: None, matricole: &[], email: "admin@inps.example", mobile: None },
-    DemoUser { username: "supervisore", role: Role::Supervisore, display_name: "Giulia Conti (Contact Center)", sede: None, matricole: &[], email: "supervisore@inps.example", mobile: None },
-    DemoUser { username: "operatore.roma", role: Role::Operatore, display_name: "Marco Bianchi", sede: Some("7002"), matricole: &[], email: "operatore.roma@inps.example", mobile: None },
-    DemoUser { username: "operatore.catanzaro", role: Role::Operatore, display_name: "Anna Ferraro", sede: Some("2300"), matricole: &[], email: "operatore.catanzaro@inps.example", mobile: None },
-    DemoUser { username: "operatore.cagliari", role: Role::Operatore, display_name: "Paolo Melis", sede: Some("1100"), matricole: &[], email: "operatore.cagliari@inps.example", mobile: None },
-    DemoUser { username: "azienda.rossi", role: Role::Azienda, display_name: "Rossi Costruzioni S.r.l.", sede: None, matricole: &["7002000011"], email: "amministrazione@rossi.example", mobile: Some("+393331234567") },
-    DemoUser { username: "azienda.napoli", role: Role::Azienda, display_name: "Napoli Alimentari S.r.l.", sede: None, matricole: &["5100000011"], email: "paghe@napolialimentari.example", mobile: None },
-    DemoUser { username: "studio.verdi", role: Role::Intermediario, display_name: "Studio Verdi — Consulenti del lavoro", sede: None, matricole: &["7002000022", "2300000011", "2303000011", "1100000011"], email: "paghe@studioverdi.example", mobile: Some("+393471234567") },
+    DemoUser {
+        username: "admin",
+        role: Role::Admin,
+        display_name: "Amministratore Cassetto",
+        sede: None,
+        matricole: &[],
+        email: "admin@inps.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "supervisore",
+        role: Role::Supervisore,
+        display_name: "Giulia Conti (Contact Center)",
+        sede: None,
+        matricole: &[],
+        email: "supervisore@inps.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "operatore.roma",
+        role: Role::Operatore,
+        display_name: "Marco Bianchi",
+        sede: Some("7002"),
+        matricole: &[],
+        email: "operatore.roma@inps.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "operatore.catanzaro",
+        role: Role::Operatore,
+        display_name: "Anna Ferraro",
+        sede: Some("2300"),
+        matricole: &[],
+        email: "operatore.catanzaro@inps.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "operatore.cagliari",
+        role: Role::Operatore,
+        display_name: "Paolo Melis",
+        sede: Some("1100"),
+        matricole: &[],
+        email: "operatore.cagliari@inps.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "azienda.rossi",
+        role: Role::Azienda,
+        display_name: "Rossi Costruzioni S.r.l.",
+        sede: None,
+        matricole: &["7002000011"],
+        email: "amministrazione@rossi.example",
+        mobile: Some("+393331234567"),
+    },
+    DemoUser {
+        username: "azienda.napoli",
+        role: Role::Azienda,
+        display_name: "Napoli Alimentari S.r.l.",
+        sede: None,
+        matricole: &["5100000011"],
+        email: "paghe@napolialimentari.example",
+        mobile: None,
+    },
+    DemoUser {
+        username: "studio.verdi",
+        role: Role::Intermediario,
+        display_name: "Studio Verdi — Consulenti del lavoro",
+        sede: None,
+        matricole: &["7002000022", "2300000011", "2303000011", "1100000011"],
+        email: "paghe@studioverdi.example",
+        mobile: Some("+393471234567"),
+    },
 ];
 
 /// Creates what is missing; running it again changes nothing.
@@ -61,7 +125,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> ApiResult<SeedReport> {
     let mut report = SeedReport::default();
     for (code, name, pilot) in SEDI {
         if store::get_sede(db, code).await?.is_none() {
-            registry::create_sede(db, &actor, dto::Sede { code: (*code).into(), name: (*name).into(), pilot: *pilot }).await?;
+            registry::create_sede(db, &actor, dto::Sede { code: (*code).into(), name: (*name).into(), pilot: *pilot })
+                .await?;
             report.sedi += 1;
         }
     }

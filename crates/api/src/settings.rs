@@ -19,6 +19,8 @@ pub struct Settings {
     pub token_ttl_s: u64,
     /// Where the built SPA lives (`frontend/dist`); a placeholder page is served when absent.
     pub spa_dir: PathBuf,
+    /// HTTP worker threads; defaults to one per core.
+    pub workers: Option<usize>,
 }
 
 impl Settings {
@@ -30,8 +32,8 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let data_dir = PathBuf::from(get("CASSETTO_DATA_DIR").unwrap_or_else(|| "./data".into()));
         ensure_writable_dir(&data_dir)?;
-        let database_url = get("CASSETTO_DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{}/cassetto.db", data_dir.display()));
+        let database_url =
+            get("CASSETTO_DATABASE_URL").unwrap_or_else(|| format!("sqlite://{}/cassetto.db", data_dir.display()));
         check_database_url(&database_url)?;
         let bind = get("CASSETTO_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() {
@@ -75,6 +77,15 @@ impl Settings {
             max_file_bytes,
             token_ttl_s: 3600,
             spa_dir: PathBuf::from(get("CASSETTO_SPA_DIR").unwrap_or_else(|| "frontend/dist".into())),
+            workers: match get("CASSETTO_WORKERS") {
+                Some(v) => Some(
+                    v.parse::<usize>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("CASSETTO_WORKERS «{v}» non è un numero positivo"))?,
+                ),
+                None => None,
+            },
         })
     }
 }
@@ -90,11 +101,9 @@ fn check_database_url(url: &str) -> anyhow::Result<()> {
 }
 
 fn ensure_writable_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("impossibile creare la cartella dati {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("impossibile creare la cartella dati {}", dir.display()))?;
     let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"ok")
-        .with_context(|| format!("la cartella dati {} non è scrivibile", dir.display()))?;
+    std::fs::write(&probe, b"ok").with_context(|| format!("la cartella dati {} non è scrivibile", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -111,8 +120,7 @@ fn load_or_generate_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let mut raw = [0u8; 48];
     rand::rng().fill_bytes(&mut raw);
     let secret = hex::encode(raw);
-    write_private(&path, secret.as_bytes())
-        .with_context(|| format!("impossibile scrivere {}", path.display()))?;
+    write_private(&path, secret.as_bytes()).with_context(|| format!("impossibile scrivere {}", path.display()))?;
     Ok(secret.into_bytes())
 }
 

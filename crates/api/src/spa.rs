@@ -23,11 +23,7 @@ o il documento <a href="/openapi.json">OpenAPI</a>.</p>
 /// The built app's static files, when there are any.
 pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
     if dir.join("index.html").is_file() {
-        cfg.service(
-            Files::new("/", dir)
-                .index_file("index.html")
-                .default_handler(web::to(fallback)),
-        );
+        cfg.service(Files::new("/", dir).index_file("index.html").default_handler(web::to(fallback)));
     }
 }
 
@@ -35,7 +31,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
 pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let path = req.path();
     if path.starts_with("/api/") || path == "/api" {
-        return Err(ApiError::NotFound(format!("nessuna risorsa a questo indirizzo ({} {})", req.method(), short(path))).into());
+        return Err(ApiError::NotFound(format!(
+            "nessuna risorsa a questo indirizzo ({} {})",
+            req.method(),
+            short(path)
+        ))
+        .into());
     }
     let index = state.settings.spa_dir.join("index.html");
     match NamedFile::open_async(&index).await {

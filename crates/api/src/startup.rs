@@ -77,6 +77,7 @@ impl Application {
             .context("applicazione delle migrazioni non riuscita")?;
         let metrics = web::Data::new(Metrics::new()?);
         let spa_dir = settings.spa_dir.clone();
+        let workers = settings.workers;
         let state = web::Data::new(AppState { db, settings });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
@@ -109,10 +110,12 @@ impl Application {
                 .configure(|cfg| spa::configure(cfg, &spa_dir))
                 .default_service(web::to(spa::fallback))
         })
-        .shutdown_timeout(30)
-        .listen(listener)
-        .context("avvio del server HTTP")?
-        .run();
+        .shutdown_timeout(30);
+        let server = match workers {
+            Some(n) => server.workers(n),
+            None => server,
+        };
+        let server = server.listen(listener).context("avvio del server HTTP")?.run();
         Ok(Self { port, server })
     }
 

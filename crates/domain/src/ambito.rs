@@ -76,11 +76,7 @@ impl Period {
 }
 
 /// Checks one value against its type, relative to `today`; returns the normalised value.
-pub fn check_value(
-    kind: FieldType,
-    value: &serde_json::Value,
-    today: NaiveDate,
-) -> Result<serde_json::Value, String> {
+pub fn check_value(kind: FieldType, value: &serde_json::Value, today: NaiveDate) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     match kind {
         FieldType::Period => {
@@ -107,8 +103,7 @@ pub fn check_value(
                 Value::Number(n) => n.to_string(),
                 _ => return Err("deve essere un importo in euro".into()),
             };
-            let cents = parse_cents(&s)
-                .ok_or("deve essere un importo in euro con al massimo due decimali")?;
+            let cents = parse_cents(&s).ok_or("deve essere un importo in euro con al massimo due decimali")?;
             if cents <= 0 {
                 return Err("l'importo deve essere maggiore di zero".into());
             }
@@ -140,7 +135,12 @@ fn parse_cents(s: &str) -> Option<i64> {
         Some((i, f)) => (i, f),
         None => (s.as_str(), ""),
     };
-    if int.is_empty() || frac.len() > 2 || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) || int.len() > 12 {
+    if int.is_empty()
+        || frac.len() > 2
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || int.len() > 12
+    {
         return None;
     }
     let i: i64 = int.parse().ok()?;

@@ -51,10 +51,7 @@ impl Matricola {
         if all_digits(s, 10) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ParseError(format!(
-                "la matricola deve essere di 10 cifre (ricevuto «{}»)",
-                crate::ids::shorten(s)
-            )))
+            Err(ParseError(format!("la matricola deve essere di 10 cifre (ricevuto «{}»)", crate::ids::shorten(s))))
         }
     }
 }
@@ -70,10 +67,7 @@ impl SedeCode {
         if all_digits(s, 4) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ParseError(format!(
-                "il codice sede deve essere di 4 cifre (ricevuto «{}»)",
-                shorten(s)
-            )))
+            Err(ParseError(format!("il codice sede deve essere di 4 cifre (ricevuto «{}»)", shorten(s))))
         }
     }
 }
@@ -91,21 +85,15 @@ impl CodiceFiscale {
             if numeric_check_digit_ok(&s) {
                 return Ok(Self(s));
             }
-            return Err(ParseError(
-                "il codice fiscale numerico ha la cifra di controllo errata".into(),
-            ));
+            return Err(ParseError("il codice fiscale numerico ha la cifra di controllo errata".into()));
         }
         if s.len() == 16 && personal_shape_ok(&s) {
             if personal_check_char(&s[..15]) == s.as_bytes()[15] {
                 return Ok(Self(s));
             }
-            return Err(ParseError(
-                "il codice fiscale ha il carattere di controllo errato".into(),
-            ));
+            return Err(ParseError("il codice fiscale ha il carattere di controllo errato".into()));
         }
-        Err(ParseError(
-            "il codice fiscale deve avere 11 cifre o 16 caratteri alfanumerici".into(),
-        ))
+        Err(ParseError("il codice fiscale deve avere 11 cifre o 16 caratteri alfanumerici".into()))
     }
 }
 
@@ -153,17 +141,11 @@ fn personal_shape_ok(s: &str) -> bool {
 
 /// The control character of a 16-character codice fiscale, from its first 15 characters.
 pub fn personal_check_char(first15: &str) -> u8 {
-    const ODD: [u32; 26] = [
-        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
-        23,
-    ];
+    const ODD: [u32; 26] =
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
     let mut sum = 0u32;
     for (i, c) in first15.bytes().enumerate() {
-        let idx = if c.is_ascii_digit() {
-            u32::from(c - b'0')
-        } else {
-            u32::from(c.saturating_sub(b'A'))
-        } as usize;
+        let idx = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c.saturating_sub(b'A')) } as usize;
         // Positions are 1-based in the rule: odd positions use the ODD table.
         if i % 2 == 0 {
             sum += ODD.get(idx).copied().unwrap_or(0);
@@ -183,15 +165,12 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let s = s.trim().to_lowercase();
         let ok = (3..=64).contains(&s.chars().count())
-            && s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         if ok {
             Ok(Self(s))
         } else {
             Err(ParseError(
-                "il nome utente deve avere da 3 a 64 caratteri tra lettere, cifre, '.', '_', '-', '@'"
-                    .into(),
+                "il nome utente deve avere da 3 a 64 caratteri tra lettere, cifre, '.', '_', '-', '@'".into(),
             ))
         }
     }

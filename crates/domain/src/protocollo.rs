@@ -24,16 +24,13 @@ impl Protocollo {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let bad = || {
-            ParseError("il protocollo deve avere la forma INPS.<sede>.<gg/mm/aaaa>.<progressivo>".into())
-        };
+        let bad = || ParseError("il protocollo deve avere la forma INPS.<sede>.<gg/mm/aaaa>.<progressivo>".into());
         let mut parts = s.trim().split('.');
         if parts.next() != Some("INPS") {
             return Err(bad());
         }
         let sede = SedeCode::parse(parts.next().ok_or_else(bad)?).map_err(|_| bad())?;
-        let date = NaiveDate::parse_from_str(parts.next().ok_or_else(bad)?, "%d/%m/%Y")
-            .map_err(|_| bad())?;
+        let date = NaiveDate::parse_from_str(parts.next().ok_or_else(bad)?, "%d/%m/%Y").map_err(|_| bad())?;
         let prog = parts.next().ok_or_else(bad)?;
         if parts.next().is_some() || prog.len() < 7 || !prog.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -48,13 +45,7 @@ impl Protocollo {
 
 impl fmt::Display for Protocollo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "INPS.{}.{}.{:07}",
-            self.sede,
-            self.date.format("%d/%m/%Y"),
-            self.progressive
-        )
+        write!(f, "INPS.{}.{}.{:07}", self.sede, self.date.format("%d/%m/%Y"), self.progressive)
     }
 }
 
@@ -64,28 +55,27 @@ mod tests {
 
     #[test]
     fn formats_with_seven_digits_and_round_trips() {
-        let p = Protocollo::new(
-            SedeCode::parse("7000").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-            42,
-        );
+        let p = Protocollo::new(SedeCode::parse("7000").unwrap(), NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(), 42);
         assert_eq!(p.to_string(), "INPS.7000.26/11/2026.0000042");
         assert_eq!(Protocollo::parse(&p.to_string()), Ok(p));
     }
 
     #[test]
     fn grows_past_seven_digits() {
-        let p = Protocollo::new(
-            SedeCode::parse("7000").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-            12_345_678,
-        );
+        let p =
+            Protocollo::new(SedeCode::parse("7000").unwrap(), NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(), 12_345_678);
         assert_eq!(p.to_string(), "INPS.7000.02/01/2026.12345678");
     }
 
     #[test]
     fn refuses_malformed() {
-        for s in ["INPS.7000.26/11/2026.42", "X.7000.26/11/2026.0000042", "INPS.700.26/11/2026.0000042", "INPS.7000.31/02/2026.0000001", "INPS.7000.26/11/2026.0000000"] {
+        for s in [
+            "INPS.7000.26/11/2026.42",
+            "X.7000.26/11/2026.0000042",
+            "INPS.700.26/11/2026.0000042",
+            "INPS.7000.31/02/2026.0000001",
+            "INPS.7000.26/11/2026.0000000",
+        ] {
             assert!(Protocollo::parse(s).is_err(), "{s}");
         }
     }

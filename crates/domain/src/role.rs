@@ -21,13 +21,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Supervisore,
-        Role::Operatore,
-        Role::Azienda,
-        Role::Intermediario,
-    ];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Supervisore, Role::Operatore, Role::Azienda, Role::Intermediario];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,15 +34,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim())
-            .ok_or_else(|| {
-                ParseError(
-                    "il ruolo deve essere admin, supervisore, operatore, azienda o intermediario"
-                        .into(),
-                )
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
+            ParseError("il ruolo deve essere admin, supervisore, operatore, azienda o intermediario".into())
+        })
     }
 
     /// Users of the companies' side: they act for matricole.

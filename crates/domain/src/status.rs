@@ -52,9 +52,7 @@ impl Status {
     pub fn transition(self, to: Status) -> Result<Status, TransitionError> {
         use Status::*;
         match (self, to) {
-            (Aperta, InCarico) | (InCarico, Aperta) | (InCarico, Chiusa) | (Aperta, Chiusa) => {
-                Ok(to)
-            }
+            (Aperta, InCarico) | (InCarico, Aperta) | (InCarico, Chiusa) | (Aperta, Chiusa) => Ok(to),
             _ => Err(TransitionError { from: self, to }),
         }
     }
@@ -81,12 +79,8 @@ pub enum EsitoCode {
 }
 
 impl EsitoCode {
-    pub const ALL: [EsitoCode; 4] = [
-        EsitoCode::Evasa,
-        EsitoCode::Accolta,
-        EsitoCode::Respinta,
-        EsitoCode::NonDiCompetenza,
-    ];
+    pub const ALL: [EsitoCode; 4] =
+        [EsitoCode::Evasa, EsitoCode::Accolta, EsitoCode::Respinta, EsitoCode::NonDiCompetenza];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,9 +104,7 @@ impl EsitoCode {
         EsitoCode::ALL
             .into_iter()
             .find(|e| e.as_str() == s.trim())
-            .ok_or_else(|| {
-                ParseError("l'esito deve essere evasa, accolta, respinta o non_di_competenza".into())
-            })
+            .ok_or_else(|| ParseError("l'esito deve essere evasa, accolta, respinta o non_di_competenza".into()))
     }
 }
 
@@ -130,13 +122,9 @@ mod tests {
 
     #[test]
     fn refused_transitions_name_both_statuses() {
-        for (from, to) in [
-            (Chiusa, Aperta),
-            (Chiusa, InCarico),
-            (Chiusa, Chiusa),
-            (Aperta, Aperta),
-            (InCarico, InCarico),
-        ] {
+        for (from, to) in
+            [(Chiusa, Aperta), (Chiusa, InCarico), (Chiusa, Chiusa), (Aperta, Aperta), (InCarico, InCarico)]
+        {
             let err = from.transition(to).unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains(from.as_str()) && msg.contains(to.as_str()), "{msg}");

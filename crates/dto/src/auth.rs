@@ -54,7 +54,10 @@ pub struct Me {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
 #[schema(example = json!({"email": "paghe@studio.example", "mobile": "+393331234567", "email_enabled": true, "sms_enabled": false}))]
 pub struct Preferences {
-    #[validate(email(message = "l'indirizzo e-mail non è valido"), length(max = 254, message = "l'indirizzo e-mail è troppo lungo"))]
+    #[validate(
+        email(message = "l'indirizzo e-mail non è valido"),
+        length(max = 254, message = "l'indirizzo e-mail è troppo lungo")
+    )]
     pub email: Option<String>,
     /// Italian mobile number; stored in E.164 form (`+39…`).
     #[validate(length(max = 20, message = "il numero di cellulare è troppo lungo"))]

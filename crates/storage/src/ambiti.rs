@@ -5,18 +5,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use crate::entities::{ambito, ambito_field};
 
 /// Every active ambito with its fields, in catalogue order.
-pub async fn list(
-    db: &impl ConnectionTrait,
-) -> Result<Vec<(ambito::Model, Vec<ambito_field::Model>)>, DbErr> {
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<(ambito::Model, Vec<ambito_field::Model>)>, DbErr> {
     let ambiti = ambito::Entity::find()
         .filter(ambito::Column::Active.eq(true))
         .order_by_asc(ambito::Column::Position)
         .all(db)
         .await?;
-    let fields = ambito_field::Entity::find()
-        .order_by_asc(ambito_field::Column::Position)
-        .all(db)
-        .await?;
+    let fields = ambito_field::Entity::find().order_by_asc(ambito_field::Column::Position).all(db).await?;
     Ok(ambiti
         .into_iter()
         .map(|a| {
@@ -31,10 +26,7 @@ pub async fn get(
     db: &impl ConnectionTrait,
     code: &str,
 ) -> Result<Option<(ambito::Model, Vec<ambito_field::Model>)>, DbErr> {
-    let Some(a) = ambito::Entity::find_by_id(code.to_owned())
-        .filter(ambito::Column::Active.eq(true))
-        .one(db)
-        .await?
+    let Some(a) = ambito::Entity::find_by_id(code.to_owned()).filter(ambito::Column::Active.eq(true)).one(db).await?
     else {
         return Ok(None);
     };

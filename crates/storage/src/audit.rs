@@ -16,12 +16,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self {
-            user_id: None,
-            username: "sistema".into(),
-            role: "sistema".into(),
-            display_name: "Sistema".into(),
-        }
+        Self { user_id: None, username: "sistema".into(), role: "sistema".into(), display_name: "Sistema".into() }
     }
 }
 

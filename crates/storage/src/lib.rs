@@ -11,8 +11,8 @@ pub mod throttle;
 use std::time::Duration;
 
 use cassetto_migration::{Migrator, MigratorTrait};
-pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use sea_orm::{ConnectOptions, Database, DbBackend, SqlErr};
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
 ///
@@ -27,9 +27,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         url.to_owned()
     };
     let mut opts = ConnectOptions::new(url);
-    opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+    opts.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10));
     if is_sqlite {
         opts.max_connections(8).min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {

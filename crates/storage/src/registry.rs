@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entities::{api_client, azienda, delega, sede, user};
@@ -18,23 +18,10 @@ pub async fn get_sede(db: &impl ConnectionTrait, code: &str) -> Result<Option<se
     sede::Entity::find_by_id(code.to_owned()).one(db).await
 }
 
-pub async fn insert_sede(
-    db: &impl ConnectionTrait,
-    code: &str,
-    name: &str,
-    pilot: bool,
-) -> Result<sede::Model, DbErr> {
+pub async fn insert_sede(db: &impl ConnectionTrait, code: &str, name: &str, pilot: bool) -> Result<sede::Model, DbErr> {
     let now = Utc::now();
-    let model = sede::Model {
-        code: code.to_owned(),
-        name: name.to_owned(),
-        pilot,
-        created_at: now,
-        updated_at: now,
-    };
-    sede::Entity::insert(sede::ActiveModel::from(model.clone()))
-        .exec_without_returning(db)
-        .await?;
+    let model = sede::Model { code: code.to_owned(), name: name.to_owned(), pilot, created_at: now, updated_at: now };
+    sede::Entity::insert(sede::ActiveModel::from(model.clone())).exec_without_returning(db).await?;
     Ok(model)
 }
 
@@ -57,10 +44,7 @@ pub async fn update_sede(
 
 // ---- aziende ----
 
-pub async fn get_azienda(
-    db: &impl ConnectionTrait,
-    matricola: &str,
-) -> Result<Option<azienda::Model>, DbErr> {
+pub async fn get_azienda(db: &impl ConnectionTrait, matricola: &str) -> Result<Option<azienda::Model>, DbErr> {
     azienda::Entity::find_by_id(matricola.to_owned()).one(db).await
 }
 
@@ -85,9 +69,7 @@ pub async fn list_aziende(
 }
 
 pub async fn insert_azienda(db: &impl ConnectionTrait, model: azienda::Model) -> Result<azienda::Model, DbErr> {
-    azienda::Entity::insert(azienda::ActiveModel::from(model.clone()))
-        .exec_without_returning(db)
-        .await?;
+    azienda::Entity::insert(azienda::ActiveModel::from(model.clone())).exec_without_returning(db).await?;
     Ok(model)
 }
 
@@ -180,7 +162,11 @@ pub async fn update_preferences(
     am.update(db).await
 }
 
-pub async fn set_password_hash(db: &impl ConnectionTrait, current: user::Model, hash: &str) -> Result<user::Model, DbErr> {
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    current: user::Model,
+    hash: &str,
+) -> Result<user::Model, DbErr> {
     let mut am: user::ActiveModel = current.into();
     am.password_hash = Set(hash.to_owned());
     am.updated_at = Set(Utc::now());

@@ -4,7 +4,7 @@
 //! the same for existing and unknown names, so the answer reveals nothing about accounts.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
+use sea_orm::{sea_query::OnConflict, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use crate::entities::login_throttle;
 

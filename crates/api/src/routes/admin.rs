@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{read_limited, ValidJson};
+use crate::extract::{read_limited, JsonBody, ValidJson};
 use crate::registry::{self, azienda_dto, sede_dto};
 use crate::state::AppState;
 
@@ -64,7 +64,7 @@ async fn list_sedi(state: web::Data<AppState>, caller: Caller) -> ApiResult<web:
     )
 )]
 #[post("/admin/sedi")]
-async fn create_sede(state: web::Data<AppState>, caller: Caller, body: ValidJson<dto::Sede>) -> ApiResult<HttpResponse> {
+async fn create_sede(state: web::Data<AppState>, caller: Caller, body: JsonBody<dto::Sede>) -> ApiResult<HttpResponse> {
     admin(&caller)?;
     let sede = registry::create_sede(&state.db, &caller.actor(), body.0).await?;
     Ok(created(format!("/api/v1/admin/sedi/{}", sede.code), &sede))
@@ -156,7 +156,11 @@ async fn list_aziende(
     )
 )]
 #[post("/admin/aziende")]
-async fn create_azienda(state: web::Data<AppState>, caller: Caller, body: ValidJson<dto::Azienda>) -> ApiResult<HttpResponse> {
+async fn create_azienda(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<dto::Azienda>,
+) -> ApiResult<HttpResponse> {
     admin(&caller)?;
     let a = registry::create_azienda(&state.db, &caller.actor(), body.0).await?;
     Ok(created(format!("/api/v1/admin/aziende/{}", a.matricola), &a))
@@ -180,7 +184,7 @@ async fn patch_azienda(
     state: web::Data<AppState>,
     caller: Caller,
     matricola: web::Path<String>,
-    body: ValidJson<dto::AziendaPatch>,
+    body: JsonBody<dto::AziendaPatch>,
 ) -> ApiResult<web::Json<dto::Azienda>> {
     admin(&caller)?;
     registry::update_azienda(&state.db, &caller.actor(), &matricola, body.0)
@@ -223,11 +227,8 @@ async fn import_aziende(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|_| ApiError::BadRequest("il file CSV non ha un'intestazione leggibile".into()))?
@@ -297,12 +298,13 @@ async fn import_aziende(
     )
 )]
 #[post("/admin/users")]
-async fn create_user(state: web::Data<AppState>, caller: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
+async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<dto::NewUser>,
+) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    // Parsed here rather than with ValidJson so that every field error, the validator's and the
-    // registry's, is reported in one answer.
-    let input: dto::NewUser = crate::extract::parse_json(&body)?;
-    let u = registry::create_user(&state.db, &caller.actor(), input).await?;
+    let u = registry::create_user(&state.db, &caller.actor(), body.0).await?;
     Ok(created(format!("/api/v1/admin/users/{}", u.username), &u))
 }
 
@@ -319,7 +321,11 @@ async fn create_user(state: web::Data<AppState>, caller: Caller, body: web::Byte
     )
 )]
 #[post("/admin/deleghe")]
-async fn create_delega(state: web::Data<AppState>, caller: Caller, body: ValidJson<dto::Delega>) -> ApiResult<HttpResponse> {
+async fn create_delega(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ValidJson<dto::Delega>,
+) -> ApiResult<HttpResponse> {
     admin(&caller)?;
     let d = registry::add_delega(&state.db, &caller.actor(), body.0).await?;
     Ok(created(format!("/api/v1/admin/deleghe/{}/{}", d.username, d.matricola), &d))
@@ -367,7 +373,11 @@ async fn delete_delega(
     )
 )]
 #[post("/admin/api-clients")]
-async fn create_api_client(state: web::Data<AppState>, caller: Caller, body: ValidJson<dto::NewApiClient>) -> ApiResult<HttpResponse> {
+async fn create_api_client(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ValidJson<dto::NewApiClient>,
+) -> ApiResult<HttpResponse> {
     admin(&caller)?;
     let c = registry::create_api_client(&state.db, &caller.actor(), body.0).await?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(c))

@@ -34,7 +34,8 @@ async fn list(state: web::Data<AppState>, _caller: Caller) -> ApiResult<web::Jso
             .into_iter()
             .map(|f| {
                 Ok(AmbitoField {
-                    field_type: FieldType::parse(&f.field_type).map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
+                    field_type: FieldType::parse(&f.field_type)
+                        .map_err(|e| ApiError::Internal(anyhow::anyhow!("{e}")))?,
                     name: f.name,
                     label: f.label,
                     required: f.required,

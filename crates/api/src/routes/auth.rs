@@ -27,10 +27,7 @@ fn bad_credentials() -> ApiError {
 fn locked(until: chrono::DateTime<Utc>) -> ApiError {
     let secs = (until - Utc::now()).num_seconds().max(1) as u64;
     ApiError::TooManyRequests {
-        detail: format!(
-            "troppi tentativi di accesso non riusciti: riprovare tra {} minuti",
-            secs.div_ceil(60)
-        ),
+        detail: format!("troppi tentativi di accesso non riusciti: riprovare tra {} minuti", secs.div_ceil(60)),
         retry_after_s: secs,
     }
 }

@@ -34,10 +34,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json
     Ok(web::Json(
         rows.into_iter()
             .map(|(a, s)| AziendaRef {
-                sede: SedeRef {
-                    name: s.map(|s| s.name).unwrap_or_default(),
-                    code: a.sede_code,
-                },
+                sede: SedeRef { name: s.map(|s| s.name).unwrap_or_default(), code: a.sede_code },
                 matricola: a.matricola,
                 ragione_sociale: a.ragione_sociale,
             })

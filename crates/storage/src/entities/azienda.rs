@@ -17,11 +17,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::sede::Entity",
-        from = "Column::SedeCode",
-        to = "super::sede::Column::Code"
-    )]
+    #[sea_orm(belongs_to = "super::sede::Entity", from = "Column::SedeCode", to = "super::sede::Column::Code")]
     Sede,
 }
 

@@ -1,0 +1,333 @@
+//! The test harness: `spawn_app(backend)` starts the whole application on a random port with its
+//! own fresh database (a SQLite file, or a new PostgreSQL database) and its own data dir.
+//!
+//! Every test runs on SQLite and, when PostgreSQL is reachable, on PostgreSQL too (`both!`).
+//! With `CASSETTO_REQUIRE_POSTGRES=1` (CI) an unreachable PostgreSQL fails the PostgreSQL half
+//! instead of skipping it. `TEST_LOG=1` shows the server's logs.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use cassetto_api::{Application, Settings};
+use cassetto_domain::Role;
+use cassetto_dto::registry::NewUser;
+use cassetto_storage::{audit::Actor, DatabaseConnection};
+use reqwest::{Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const PASSWORD: &str = "Password-di-prova-1";
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+fn admin_pg_url() -> String {
+    std::env::var("CASSETTO_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static PG_AVAILABLE: OnceCell<bool> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Backend {
+    /// A fresh PostgreSQL database, or `None` (test skipped) when PostgreSQL is unreachable
+    /// and not required.
+    pub async fn postgres() -> Option<Backend> {
+        let available = *PG_AVAILABLE
+            .get_or_init(|| async {
+                match Database::connect(admin_pg_url()).await {
+                    Ok(db) => {
+                        drop_stale_databases(&db).await;
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })
+            .await;
+        if !available {
+            if std::env::var("CASSETTO_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("PostgreSQL non raggiungibile su {} ma richiesto", admin_pg_url());
+            }
+            eprintln!("PostgreSQL non raggiungibile: metà PostgreSQL del test saltata");
+            return None;
+        }
+        let name = format!("cassetto_t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        let admin = Database::connect(admin_pg_url()).await.expect("postgres admin");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        admin.close().await.ok();
+        let mut url = url::Url::parse(&admin_pg_url()).expect("pg url");
+        url.set_path(&format!("/{name}"));
+        Some(Backend::Postgres(url.to_string()))
+    }
+}
+
+/// Drops the databases left by test processes that are no longer running.
+async fn drop_stale_databases(db: &DatabaseConnection) {
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname LIKE 'cassetto_t_%'",
+        ))
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else { continue };
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Runs one test on SQLite and, when reachable, on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(b) = $crate::helpers::Backend::postgres().await {
+                        super::$name(b).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+pub fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        cassetto_api::telemetry::init();
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, HashMap::new()).await
+}
+
+/// Like `spawn_app`, with extra `CASSETTO_*` settings.
+pub async fn spawn_app_with(backend: Backend, extra: HashMap<&str, String>) -> TestApp {
+    init_logs();
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let db_url = match &backend {
+        Backend::Sqlite => format!("sqlite://{}/cassetto.db", data_dir.path().display()),
+        Backend::Postgres(url) => url.clone(),
+    };
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("CASSETTO_DATA_DIR", data_dir.path().display().to_string()),
+        ("CASSETTO_DATABASE_URL", db_url.clone()),
+        ("CASSETTO_BIND", "127.0.0.1:0".into()),
+        ("CASSETTO_JWT_SECRET", JWT_SECRET.into()),
+        ("CASSETTO_WORKERS", "1".into()),
+        ("CASSETTO_SPA_DIR", data_dir.path().join("no-spa").display().to_string()),
+    ]);
+    env.extend(extra);
+    let settings = Settings::from_lookup(|k| env.get(k).cloned()).expect("settings");
+    let app = Application::build(settings).await.expect("application");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let db = cassetto_storage::connect(&db_url).await.expect("test db connection");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        db,
+        _data_dir: data_dir,
+    }
+}
+
+/// A parsed problem+json answer.
+pub struct ProblemResponse {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl ProblemResponse {
+    pub fn problem_type(&self) -> &str {
+        self.body["type"].as_str().unwrap_or("")
+    }
+    pub fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or("")
+    }
+    /// The fields named in `errors`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn problem(res: Response) -> ProblemResponse {
+    let status = res.status();
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    ProblemResponse { status, content_type, body }
+}
+
+/// Asserts a problem+json answer with `status` and an Italian detail; returns it.
+pub async fn expect_problem(res: Response, status: u16) -> ProblemResponse {
+    let p = problem(res).await;
+    assert_eq!(p.status.as_u16(), status, "unexpected status, body: {}", p.body);
+    assert_eq!(p.content_type, "application/problem+json");
+    assert_eq!(p.body["status"], json!(status));
+    assert!(!p.detail().is_empty(), "problem without detail: {}", p.body);
+    p
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Creates a user directly through the registry (as the CLI does).
+    pub async fn create_user(&self, username: &str, role: Role, sede: Option<&str>, matricole: &[&str]) -> i32 {
+        cassetto_api::registry::create_user(
+            &self.db,
+            &Actor::system(),
+            NewUser {
+                username: username.into(),
+                password: PASSWORD.into(),
+                role,
+                display_name: format!("Utente {username}"),
+                email: Some(format!("{username}@example.it")),
+                mobile: None,
+                sede: sede.map(Into::into),
+                matricole: matricole.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        )
+        .await
+        .expect("create user")
+        .id
+    }
+
+    pub async fn create_sede(&self, code: &str, name: &str, pilot: bool) {
+        cassetto_api::registry::create_sede(
+            &self.db,
+            &Actor::system(),
+            cassetto_dto::registry::Sede { code: code.into(), name: name.into(), pilot },
+        )
+        .await
+        .expect("create sede");
+    }
+
+    pub async fn create_azienda(&self, matricola: &str, sede: &str) {
+        cassetto_api::registry::create_azienda(
+            &self.db,
+            &Actor::system(),
+            cassetto_dto::registry::Azienda {
+                matricola: matricola.into(),
+                codice_fiscale: valid_cf(matricola),
+                ragione_sociale: format!("Azienda {matricola} S.r.l."),
+                sede: sede.into(),
+                email: Some(format!("info@{matricola}.example")),
+                pec: None,
+                mobile: None,
+            },
+        )
+        .await
+        .expect("create azienda");
+    }
+
+    /// An admin user and its token.
+    pub async fn admin_token(&self) -> String {
+        self.create_user("admin.test", Role::Admin, None, &[]).await;
+        self.token("admin.test").await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Signs in with the test password and returns the bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let res = self.login(username, PASSWORD).await;
+        assert_eq!(res.status(), 200, "login of {username} failed");
+        let body: Value = res.json().await.expect("token json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client.patch(self.url(path)).bearer_auth(token).json(body).send().await.expect("PATCH")
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client.put(self.url(path)).bearer_auth(token).json(body).send().await.expect("PUT")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("DELETE")
+    }
+
+    // ---- typed helpers by endpoint ----
+
+    pub async fn post_sede(&self, token: &str, body: &Value) -> Response {
+        self.post_json("/api/v1/admin/sedi", token, body).await
+    }
+
+    pub async fn post_azienda(&self, token: &str, body: &Value) -> Response {
+        self.post_json("/api/v1/admin/aziende", token, body).await
+    }
+
+    pub async fn post_user(&self, token: &str, body: &Value) -> Response {
+        self.post_json("/api/v1/admin/users", token, body).await
+    }
+
+    pub async fn import_aziende(&self, token: &str, csv: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/admin/aziende/import"))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .expect("import")
+    }
+
+    pub async fn client_credentials(&self, client_id: &str, secret: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)])
+            .send()
+            .await
+            .expect("token")
+    }
+}
+
+/// A valid numeric codice fiscale derived from a matricola.
+pub fn valid_cf(seed: &str) -> String {
+    let first10: String = seed.chars().filter(|c| c.is_ascii_digit()).chain(std::iter::repeat('0')).take(10).collect();
+    let check = cassetto_domain::ids::numeric_check_digit(&first10).expect("check digit");
+    format!("{first10}{check}")
+}
