@@ -331,3 +331,88 @@ pub fn valid_cf(seed: &str) -> String {
     let check = cassetto_domain::ids::numeric_check_digit(&first10).expect("check digit");
     format!("{first10}{check}")
 }
+
+/// A file to attach: (name, content).
+pub type File = (&'static str, Vec<u8>);
+
+pub fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% {text}\n%%EOF\n").into_bytes()
+}
+
+impl TestApp {
+    /// `POST /api/v1/requests` as multipart with files.
+    pub async fn send_request(&self, token: &str, request: &Value, files: Vec<File>) -> Response {
+        self.send_request_with_key(token, request, files, None).await
+    }
+
+    pub async fn send_request_with_key(
+        &self,
+        token: &str,
+        request: &Value,
+        files: Vec<File>,
+        key: Option<&str>,
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new()
+            .part("request", reqwest::multipart::Part::text(request.to_string()).mime_str("application/json").unwrap());
+        for (name, bytes) in files {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/pdf").unwrap(),
+            );
+        }
+        let mut req = self.client.post(self.url("/api/v1/requests")).bearer_auth(token).multipart(form);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.expect("send request")
+    }
+
+    /// Sends a request and returns its JSON, asserting 201.
+    pub async fn sent(&self, token: &str, request: &Value) -> Value {
+        let res = self.post_json("/api/v1/requests", token, request).await;
+        assert_eq!(res.status(), 201, "create failed");
+        res.json().await.unwrap()
+    }
+
+    /// `GET /api/v1/requests?<query>`.
+    pub async fn archive(&self, token: &str, query: &str) -> Value {
+        let res = self.get(&format!("/api/v1/requests?{query}"), token).await;
+        assert_eq!(res.status(), 200, "archive query {query} failed");
+        res.json().await.unwrap()
+    }
+
+    /// Sets a request's status directly in the database (for states the users' side cannot reach).
+    pub async fn force_status(&self, id: &str, status: &str) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE requests SET status = $1 WHERE id = $2",
+            _ => "UPDATE requests SET status = ? WHERE id = ?",
+        };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, [status.into(), id.into()]))
+            .await
+            .expect("force status");
+    }
+}
+
+/// The registry most request tests need: sede 7002 in pilot, 5100 not; two companies of 7002
+/// and one of 5100; `rossi` (azienda of 7002000011), `bianchi` (azienda of 7002000022),
+/// `studio` (intermediario delegated for 7002000011 and 5100000011), `napoli` (azienda of 5100000011).
+pub async fn with_companies(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    app.create_sede("7002", "Roma Tiburtino", true).await;
+    app.create_sede("5100", "Napoli", false).await;
+    app.create_azienda("7002000011", "7002").await;
+    app.create_azienda("7002000022", "7002").await;
+    app.create_azienda("5100000011", "5100").await;
+    app.create_user("rossi", Role::Azienda, None, &["7002000011"]).await;
+    app.create_user("bianchi", Role::Azienda, None, &["7002000022"]).await;
+    app.create_user("studio", Role::Intermediario, None, &["7002000011", "5100000011"]).await;
+    app.create_user("napoli", Role::Azienda, None, &["5100000011"]).await;
+    app
+}
+
+pub fn generic(matricola: &str, subject: &str) -> Value {
+    json!({"matricola": matricola, "ambito": "GENERICA", "subject": subject, "body": "Testo della richiesta.", "details": {}})
+}

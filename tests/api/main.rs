@@ -6,5 +6,6 @@ mod helpers;
 mod auth;
 mod migrations;
 mod registry;
+mod requests;
 mod service;
 mod startup;

@@ -34,6 +34,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("dati non validi")]
     Validation(Vec<FieldError>),
+    #[error("parametri di ricerca non validi")]
+    InvalidQuery(Vec<FieldError>),
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_s: u64 },
     #[error("{0}")]
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Contenuto troppo grande"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Tipo di file non ammesso"),
             ApiError::Validation(_) => ("validation", "Dati non validi"),
+            ApiError::InvalidQuery(_) => ("invalid-query", "Parametri di ricerca non validi"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Troppe richieste"),
             ApiError::Unavailable(_) => ("unavailable", "Servizio temporaneamente non disponibile"),
             ApiError::Internal(_) => ("internal", "Errore interno"),
@@ -87,6 +90,13 @@ impl ApiError {
                 };
                 (detail, errors.clone())
             }
+            ApiError::InvalidQuery(errors) => (
+                format!(
+                    "Parametri di ricerca non validi: {}.",
+                    errors.iter().map(|e| format!("{} ({})", e.field, e.message)).collect::<Vec<_>>().join(", ")
+                ),
+                errors.clone(),
+            ),
             ApiError::Internal(_) => (
                 "Si è verificato un errore interno. Riprovare più tardi; se il problema persiste contattare l'assistenza.".to_owned(),
                 vec![],
@@ -106,7 +116,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::SedeNotEnabled(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -2,11 +2,13 @@
 //! registry operations shared with the command line.
 
 pub mod auth;
+pub mod blobs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod registry;
+pub mod requests;
 pub mod routes;
 pub mod seed;
 pub mod settings;

@@ -6,7 +6,7 @@ use cassetto_dto::registry as dto;
 use cassetto_storage::{
     audit::{self, Actor},
     entities::{azienda, sede, user},
-    is_unique_violation, registry, ConnectionTrait, DatabaseConnection, TransactionTrait,
+    is_unique_violation, registry, ConnectionTrait, DatabaseConnection,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -53,7 +53,7 @@ pub async fn create_sede(db: &DatabaseConnection, actor: &Actor, input: dto::Sed
     }
     errs.into_result()?;
     let code = code.map(SedeCode::into_inner).unwrap_or_default();
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let created = registry::insert_sede(&txn, &code, &name, input.pilot).await.map_err(|e| {
         if is_unique_violation(&e) {
             ApiError::Conflict(format!("la sede {code} esiste già"))
@@ -101,7 +101,7 @@ async fn parse_azienda(db: &impl ConnectionTrait, input: &dto::Azienda) -> ApiRe
 
 pub async fn create_azienda(db: &DatabaseConnection, actor: &Actor, input: dto::Azienda) -> ApiResult<dto::Azienda> {
     let model = parse_azienda(db, &input).await?;
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let created = registry::insert_azienda(&txn, model).await.map_err(|e| {
         if is_unique_violation(&e) {
             ApiError::Conflict(format!("la matricola {} è già registrata", input.matricola.trim()))
@@ -142,7 +142,7 @@ pub async fn update_azienda(
         mobile: patch.mobile.unwrap_or(current.mobile),
     };
     let model = parse_azienda(db, &merged).await?;
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let updated = registry::update_azienda(&txn, model).await?;
     audit::record(
         &txn,
@@ -223,7 +223,7 @@ pub async fn create_user(db: &DatabaseConnection, actor: &Actor, input: dto::New
     let hash = hash_password(input.password.clone()).await?;
     let sede_code = sede.map(SedeCode::into_inner);
     let email = input.email.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let created = registry::insert_user(
         &txn,
         registry::NewUser {
@@ -279,7 +279,7 @@ pub async fn add_delega(db: &DatabaseConnection, actor: &Actor, input: dto::Dele
     if registry::get_azienda(db, matricola.as_str()).await?.is_none() {
         return Err(ApiError::field("matricola", format!("la matricola {matricola} non è registrata")));
     }
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     registry::insert_delega(&txn, user.id, matricola.as_str()).await.map_err(|e| {
         if is_unique_violation(&e) {
             ApiError::Conflict(format!("l'utente «{}» agisce già per la matricola {matricola}", user.username))
@@ -305,7 +305,7 @@ pub async fn remove_delega(db: &DatabaseConnection, actor: &Actor, username: &st
     let Some(user) = registry::user_by_username(db, &username.trim().to_lowercase()).await? else {
         return Ok(false);
     };
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let removed = registry::delete_delega(&txn, user.id, matricola).await?;
     if removed {
         audit::record(
@@ -335,7 +335,7 @@ pub async fn create_api_client(
     let mut id = [0u8; 8];
     rand::rng().fill_bytes(&mut id);
     let client_id = format!("cas_{}", hex::encode(id));
-    let txn = db.begin().await?;
+    let txn = cassetto_storage::begin_write(db).await?;
     let created =
         registry::insert_api_client(&txn, &client_id, &hash_client_secret(&secret), input.name.trim(), user.id).await?;
     audit::record(

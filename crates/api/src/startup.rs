@@ -2,6 +2,7 @@
 //! migrates the database, then assembles the server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::{
     dev::Server,
@@ -13,6 +14,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::blobs::{sweep_orphans, BlobStore, LocalDirStore};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
@@ -31,6 +33,7 @@ fn api_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     routes::me::configure(cfg);
     routes::ambiti::configure(cfg);
     routes::aziende::configure(cfg);
+    routes::requests::configure(cfg);
     routes::admin::configure(cfg);
 }
 
@@ -78,7 +81,21 @@ impl Application {
         let metrics = web::Data::new(Metrics::new()?);
         let spa_dir = settings.spa_dir.clone();
         let workers = settings.workers;
-        let state = web::Data::new(AppState { db, settings });
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalDirStore::new(&settings.data_dir)?);
+        {
+            // Bundles of creates interrupted by a crash (see `blobs`), once per start.
+            let (blobs, db, tmp) = (blobs.clone(), db.clone(), blobs.temp_path());
+            tokio::spawn(async move {
+                let tmp_dir = tmp.parent().map(|p| p.to_owned());
+                match sweep_orphans(blobs.as_ref(), &db, tmp_dir.as_deref(), std::time::Duration::from_secs(3600)).await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(removed = n, "orphan attachment bundles removed"),
+                    Err(e) => tracing::error!(error = ?e, "orphan sweep failed"),
+                }
+            });
+        }
+        let state = web::Data::new(AppState { db, settings, blobs });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()

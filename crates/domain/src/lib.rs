@@ -5,6 +5,7 @@
 //! an invalid matricola or status.
 
 pub mod ambito;
+pub mod filetype;
 pub mod ids;
 pub mod protocollo;
 pub mod role;
@@ -12,6 +13,6 @@ pub mod status;
 
 pub use ambito::{FieldType, FieldViolation};
 pub use ids::{mask_email, mask_middle, CodiceFiscale, Matricola, Mobile, ParseError, SedeCode, Username};
-pub use protocollo::Protocollo;
+pub use protocollo::{italian_date, italian_day_start, Protocollo};
 pub use role::Role;
 pub use status::{EsitoCode, Status, TransitionError};

@@ -80,3 +80,34 @@ mod tests {
         }
     }
 }
+
+/// The Italian calendar day of an instant (Europe/Rome): the date of the protocol stamp and of
+/// the archive's date filters.
+pub fn italian_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Europe::Rome).date_naive()
+}
+
+/// The first instant of an Italian calendar day, in UTC.
+pub fn italian_day_start(day: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    chrono_tz::Europe::Rome
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| chrono::Utc.from_utc_datetime(&midnight))
+}
+
+#[cfg(test)]
+mod italian_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn late_evening_utc_is_already_tomorrow_in_rome() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(italian_date(at), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        let start = italian_day_start(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap());
+        assert_eq!(start, chrono::Utc.with_ymd_and_hms(2026, 6, 30, 22, 0, 0).unwrap());
+    }
+}

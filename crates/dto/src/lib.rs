@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod problem;
 pub mod registry;
+pub mod requests;
 
 pub use cassetto_domain::{EsitoCode, FieldType, Role, Status};
 pub use problem::{FieldError, Problem};

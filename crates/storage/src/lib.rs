@@ -6,12 +6,13 @@ pub mod ambiti;
 pub mod audit;
 pub mod entities;
 pub mod registry;
+pub mod requests;
 pub mod throttle;
 
 use std::time::Duration;
 
 use cassetto_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DbBackend, SqlErr};
+use sea_orm::{ConnectOptions, Database, DbBackend, SqlErr, SqliteTransactionMode, TransactionOptions};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
@@ -70,4 +71,15 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 /// True when the error is a foreign-key violation, on either backend.
 pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at `BEGIN` (`IMMEDIATE`), so
+/// concurrent writers queue on the busy timeout instead of failing when a read would have to
+/// be upgraded to a write.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

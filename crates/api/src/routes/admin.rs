@@ -3,7 +3,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use cassetto_domain::{Role, SedeCode};
 use cassetto_dto::{registry as dto, Problem};
-use cassetto_storage::{audit, registry as store, TransactionTrait};
+use cassetto_storage::{audit, registry as store};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -95,7 +95,7 @@ async fn patch_sede(
     let current = store::get_sede(&state.db, code.as_str()).await?.ok_or_else(ApiError::not_found)?;
     let before = (current.name.clone(), current.pilot);
     let patch = body.0;
-    let txn = state.db.begin().await?;
+    let txn = cassetto_storage::begin_write(&state.db).await?;
     let updated = store::update_sede(&txn, current, patch.name.as_deref().map(str::trim), patch.pilot).await?;
     audit::record(
         &txn,
@@ -247,7 +247,7 @@ async fn import_aziende(
     let idx = |name: &str| col(name);
     let actor = caller.actor();
     let mut report = dto::ImportReport { created: 0, updated: 0, errors: vec![] };
-    let txn = state.db.begin().await?;
+    let txn = cassetto_storage::begin_write(&state.db).await?;
     for (i, record) in reader.records().enumerate() {
         let line = i as u64 + 2;
         let record = match record {

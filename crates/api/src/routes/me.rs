@@ -7,7 +7,7 @@ use cassetto_dto::{
     registry::SedeRef,
     Problem,
 };
-use cassetto_storage::{audit, registry, TransactionTrait};
+use cassetto_storage::{audit, registry};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
@@ -98,7 +98,7 @@ async fn put_preferences(
         errs.push("mobile", "indicare un numero di cellulare per ricevere gli SMS");
     }
     errs.into_result()?;
-    let txn = state.db.begin().await?;
+    let txn = cassetto_storage::begin_write(&state.db).await?;
     let updated =
         registry::update_preferences(&txn, caller.user.clone(), email, mobile, p.email_enabled, p.sms_enabled).await?;
     audit::record(

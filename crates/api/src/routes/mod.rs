@@ -5,4 +5,5 @@ pub mod ambiti;
 pub mod auth;
 pub mod aziende;
 pub mod me;
+pub mod requests;
 pub mod service;

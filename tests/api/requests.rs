@@ -1,0 +1,456 @@
+//! Sending requests, attachments, protocol, routing, and the archive.
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use cassetto_domain::italian_date;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::both;
+use crate::helpers::{expect_problem, generic, pdf, spawn_app_with, with_companies, Backend, TestApp};
+
+fn today() -> String {
+    italian_date(chrono::Utc::now()).format("%d/%m/%Y").to_string()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn total(app: &TestApp, token: &str) -> u64 {
+    app.archive(token, "").await["total"].as_u64().unwrap()
+}
+
+async fn a_generic_request_is_protocolled_and_routed_to_the_sede(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+
+    let res = app.post_json("/api/v1/requests", &rossi, &generic("7002000011", "Informazioni sul cassetto")).await;
+
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/requests/{}", r["id"].as_str().unwrap()));
+    assert_eq!(r["protocollo"], format!("INPS.7002.{}.0000001", today()));
+    assert_eq!(r["status"], "aperta");
+    assert_eq!(r["sede"], json!({"code": "7002", "name": "Roma Tiburtino"}));
+    assert_eq!(r["subject"], "Informazioni sul cassetto");
+    assert_eq!(r["esito"], Value::Null);
+    assert_eq!(r["history"].as_array().unwrap().len(), 1);
+    assert_eq!(r["history"][0]["from_status"], Value::Null);
+    assert_eq!(r["history"][0]["to_status"], "aperta");
+    let detail: Value = app.get(&location, &rossi).await.json().await.unwrap();
+    assert_eq!(detail, r);
+    let second = app.sent(&rossi, &generic("7002000011", "Seconda")).await;
+    assert_eq!(second["protocollo"], format!("INPS.7002.{}.0000002", today()));
+}
+
+async fn a_specific_request_carries_ambito_and_period_in_the_subject(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+
+    let durc = app
+        .sent(
+            &rossi,
+            &json!({"matricola": "7002000011", "ambito": "REGOLARITA_CONTRIBUTIVA", "subject": "DURC irregolare",
+                    "body": "Verificare i versamenti.", "details": {"period_from": "2026-01", "period_to": "2026-03"}}),
+        )
+        .await;
+    let f24 = app
+        .sent(
+            &rossi,
+            &json!({"matricola": "7002000011", "ambito": "F24", "subject": "Versamento non abbinato",
+                    "body": "Allego la quietanza.", "details": {"payment_date": "2026-02-16", "amount": "1234,5"}}),
+        )
+        .await;
+
+    assert_eq!(durc["subject"], "Regolarità contributiva - periodo 01/2026-03/2026: DURC irregolare");
+    assert_eq!(durc["ambito"], "REGOLARITA_CONTRIBUTIVA");
+    assert_eq!(durc["details"], json!({"period_from": "2026-01", "period_to": "2026-03"}));
+    assert_eq!(f24["subject"], "Versamenti F24: Versamento non abbinato");
+    assert_eq!(f24["details"]["amount"], "1234.50");
+}
+
+async fn each_validation_error_names_its_field_and_nothing_is_created(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"matricola": "7002000011", "ambito": "REGOLARITA_CONTRIBUTIVA", "subject": "x", "body": "y", "details": {"period_to": "2026-01"}}),
+            vec!["details.period_from"],
+        ),
+        (
+            json!({"matricola": "7002000011", "ambito": "REGOLARITA_CONTRIBUTIVA", "subject": "x", "body": "y", "details": {"period_from": "2026-03", "period_to": "2026-01"}}),
+            vec!["details.period_to"],
+        ),
+        (
+            json!({"matricola": "7002000011", "ambito": "DM_TRASMESSI", "subject": "x", "body": "y", "details": {"period": "2999-01"}}),
+            vec!["details.period"],
+        ),
+        (
+            json!({"matricola": "7002000011", "ambito": "F24", "subject": "x", "body": "y", "details": {"payment_date": "2026-02-30", "amount": "-3", "extra": 1}}),
+            vec!["details.amount", "details.extra", "details.payment_date"],
+        ),
+        (
+            json!({"matricola": "123", "ambito": "NON_ESISTE", "subject": "  ", "body": "", "details": {}}),
+            vec!["ambito", "body", "matricola", "subject"],
+        ),
+        (json!({"ambito": "GENERICA", "subject": "x", "body": "y"}), vec!["matricola"]),
+        (
+            json!({"matricola": "7002000011", "ambito": "GENERICA", "subject": "a\u{0007}b", "body": "y"}),
+            vec!["subject"],
+        ),
+    ];
+    for (body, expected) in cases {
+        let res = app.post_json("/api/v1/requests", &rossi, &body).await;
+        let p = expect_problem(res, 422).await;
+        let mut fields = p.fields();
+        fields.sort();
+        assert_eq!(fields, expected, "for {body}");
+    }
+    assert_eq!(total(&app, &rossi).await, 0);
+}
+
+async fn three_files_are_bundled_with_their_hashes(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let a = pdf("prima");
+    let b = b"matricola;importo\n7002000011;100,00\n".to_vec();
+    let c = [&[0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..], &[7u8; 5000][..]].concat();
+
+    let res = app
+        .send_request(
+            &rossi,
+            &generic("7002000011", "Con allegati"),
+            vec![("../../quietanza.pdf", a.clone()), ("dati.csv", b.clone()), ("foto", c.clone())],
+        )
+        .await;
+
+    assert_eq!(res.status(), 201);
+    let r: Value = res.json().await.unwrap();
+    let names: Vec<&str> = r["attachments"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["quietanza.pdf", "dati.csv", "foto.png"]);
+    assert_eq!(r["attachments"][0]["sha256"], sha(&a));
+    assert_eq!(r["attachments"][1]["content_type"], "text/csv");
+    assert_eq!(r["attachments"][2]["size"], c.len());
+    let zip_res = app.get(&format!("/api/v1/requests/{}/attachments.zip", r["id"].as_str().unwrap()), &rossi).await;
+    assert_eq!(zip_res.status(), 200);
+    assert_eq!(zip_res.headers()["content-type"], "application/zip");
+    let bytes = zip_res.bytes().await.unwrap();
+    assert_eq!(r["bundle"]["sha256"], sha(&bytes));
+    assert_eq!(r["bundle"]["size"], bytes.len());
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(archive.len(), 3);
+    for (i, original) in [a, b, c].iter().enumerate() {
+        let mut entry = archive.by_index(i).unwrap();
+        assert_eq!(entry.name(), names[i]);
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert_eq!(sha(&content), sha(original));
+    }
+}
+
+async fn a_fourth_file_is_refused_with_422(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+
+    let files = vec![("1.pdf", pdf("1")), ("2.pdf", pdf("2")), ("3.pdf", pdf("3")), ("4.pdf", pdf("4"))];
+    let res = app.send_request(&rossi, &generic("7002000011", "Troppi file"), files).await;
+
+    let p = expect_problem(res, 422).await;
+    assert_eq!(p.fields(), vec!["files[3]"]);
+    assert_eq!(total(&app, &rossi).await, 0);
+}
+
+async fn a_renamed_executable_is_refused_as_type(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let exe = [&b"MZ\x90\x00\x03\x00\x00\x00"[..], &[0u8; 200][..]].concat();
+
+    let res = app.send_request(&rossi, &generic("7002000011", "Fattura"), vec![("fattura.pdf", exe)]).await;
+
+    let p = expect_problem(res, 415).await;
+    assert!(p.detail().contains("fattura.pdf"), "{}", p.detail());
+    assert_eq!(total(&app, &rossi).await, 0);
+}
+
+async fn a_file_over_the_limit_is_413(backend: Backend) {
+    let app = spawn_app_with(backend, [("CASSETTO_MAX_FILE_BYTES", "10000".to_owned())].into()).await;
+    let seeded = with_companies_on(&app).await;
+    let rossi = app.token(seeded).await;
+    let big = [pdf("grande"), vec![b'x'; 20_000]].concat();
+
+    let res = app.send_request(&rossi, &generic("7002000011", "Grande"), vec![("grande.pdf", big)]).await;
+
+    expect_problem(res, 413).await;
+    assert_eq!(total(&app, &rossi).await, 0);
+}
+
+async fn with_companies_on(app: &TestApp) -> &'static str {
+    app.create_sede("7002", "Roma Tiburtino", true).await;
+    app.create_azienda("7002000011", "7002").await;
+    app.create_user("rossi", cassetto_domain::Role::Azienda, None, &["7002000011"]).await;
+    "rossi"
+}
+
+async fn a_sede_not_in_pilot_refuses_with_its_own_problem(backend: Backend) {
+    let app = with_companies(backend).await;
+    let napoli = app.token("napoli").await;
+
+    let res = app.post_json("/api/v1/requests", &napoli, &generic("5100000011", "Richiesta")).await;
+
+    let p = expect_problem(res, 403).await;
+    assert!(p.problem_type().ends_with("sede-not-enabled"), "{}", p.problem_type());
+    assert!(p.detail().contains("Napoli") && p.detail().contains("non è ancora abilitata"), "{}", p.detail());
+}
+
+async fn an_intermediario_sends_only_for_delegated_matricole(backend: Backend) {
+    let app = with_companies(backend).await;
+    let studio = app.token("studio").await;
+
+    let delegated = app.post_json("/api/v1/requests", &studio, &generic("7002000011", "Per conto di Rossi")).await;
+    let not_delegated =
+        app.post_json("/api/v1/requests", &studio, &generic("7002000022", "Per conto di Bianchi")).await;
+
+    assert_eq!(delegated.status(), 201);
+    let p = expect_problem(not_delegated, 403).await;
+    assert!(p.detail().contains("7002000022"));
+    // The company sees what its intermediario sent.
+    let rossi = app.token("rossi").await;
+    assert_eq!(total(&app, &rossi).await, 1);
+}
+
+async fn back_office_roles_cannot_use_the_senders_side(backend: Backend) {
+    let app = with_companies(backend).await;
+    app.create_user("op.roma", cassetto_domain::Role::Operatore, Some("7002"), &[]).await;
+    let op = app.token("op.roma").await;
+
+    expect_problem(app.post_json("/api/v1/requests", &op, &generic("7002000011", "X")).await, 403).await;
+    expect_problem(app.get("/api/v1/requests", &op).await, 403).await;
+}
+
+async fn a_company_never_sees_or_finds_anothers_request(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let bianchi = app.token("bianchi").await;
+    let mine = app
+        .send_request(&rossi, &generic("7002000011", "Riservata"), vec![("a.pdf", pdf("a"))])
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = mine["id"].as_str().unwrap();
+
+    for path in ["", "/history", "/comments", "/attachments.zip"] {
+        let res = app.get(&format!("/api/v1/requests/{id}{path}"), &bianchi).await;
+        let p = expect_problem(res, 404).await;
+        assert!(!p.body.to_string().contains("7002000011"), "leak in {path}: {}", p.body);
+    }
+    let missing = app.get("/api/v1/requests/00000000-0000-0000-0000-000000000000", &bianchi).await;
+    let unknown = crate::helpers::problem(missing).await;
+    let foreign = crate::helpers::problem(app.get(&format!("/api/v1/requests/{id}"), &bianchi).await).await;
+    assert_eq!(unknown.body, foreign.body, "a foreign request reads exactly like a missing one");
+    expect_problem(
+        app.post_json(&format!("/api/v1/requests/{id}/comments"), &bianchi, &json!({"body": "ciao"})).await,
+        404,
+    )
+    .await;
+    assert_eq!(total(&app, &bianchi).await, 0);
+    assert_eq!(app.archive(&bianchi, "matricola=7002000011").await["total"], 0);
+    let protocollo = mine["protocollo"].as_str().unwrap();
+    assert_eq!(app.archive(&bianchi, &format!("protocollo={protocollo}")).await["total"], 0);
+}
+
+async fn archive_filters_alone_and_combined(backend: Backend) {
+    let app = with_companies(backend).await;
+    let studio = app.token("studio").await;
+    let rossi = app.token("rossi").await;
+    let a = app.sent(&studio, &generic("7002000011", "DURC da verificare")).await;
+    let b = app
+        .sent(&studio, &json!({"matricola": "7002000011", "ambito": "F24", "subject": "Quietanza", "body": "x", "details": {"payment_date": "2026-01-10", "amount": 10}}))
+        .await;
+    let c = app.sent(&rossi, &generic("7002000011", "Altro durc")).await;
+    app.force_status(c["id"].as_str().unwrap(), "in_carico").await;
+    let today = italian_date(chrono::Utc::now());
+    let tomorrow = today.succ_opt().unwrap();
+    let yesterday = today.pred_opt().unwrap();
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let id = |r: &Value| r["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(app.archive(&studio, "").await["total"], 3);
+    assert_eq!(ids(&app.archive(&studio, "subject=DURC").await).len(), 2);
+    assert_eq!(ids(&app.archive(&studio, "subject=durc&status=in_carico").await), vec![id(&c)]);
+    assert_eq!(ids(&app.archive(&studio, "status=aperta&status=in_carico").await).len(), 3);
+    assert_eq!(ids(&app.archive(&studio, "status=chiusa").await).len(), 0);
+    assert_eq!(ids(&app.archive(&studio, "ambito=F24").await), vec![id(&b)]);
+    assert_eq!(
+        ids(&app.archive(&studio, &format!("protocollo={}", a["protocollo"].as_str().unwrap())).await),
+        vec![id(&a)]
+    );
+    assert_eq!(app.archive(&studio, "matricola=7002000011").await["total"], 3);
+    assert_eq!(app.archive(&studio, "matricola=5100000011").await["total"], 0);
+    assert_eq!(app.archive(&studio, &format!("opened_from={today}&opened_to={today}")).await["total"], 3);
+    assert_eq!(app.archive(&studio, &format!("opened_to={yesterday}")).await["total"], 0);
+    assert_eq!(app.archive(&studio, &format!("updated_from={tomorrow}")).await["total"], 0);
+    assert_eq!(
+        app.archive(&studio, &format!("updated_from={today}&ambito=GENERICA&subject=verificare")).await["total"],
+        1
+    );
+    assert_eq!(ids(&app.archive(&studio, "sort=created_at").await), vec![id(&a), id(&b), id(&c)]);
+    assert_eq!(ids(&app.archive(&studio, "sort=-created_at").await), vec![id(&c), id(&b), id(&a)]);
+    let bad = app.get("/api/v1/requests?stato=aperta&limit=500", &studio).await;
+    let p = expect_problem(bad, 400).await;
+    assert_eq!(p.fields(), vec!["stato", "limit"]);
+}
+
+async fn paging_has_no_duplicates_or_gaps(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(
+            app.sent(&rossi, &generic("7002000011", &format!("Richiesta {i}"))).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    for sort in ["-updated_at", "created_at"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => format!("limit=3&sort={sort}&cursor={c}"),
+                None => format!("limit=3&sort={sort}"),
+            };
+            let page = app.archive(&rossi, &q).await;
+            assert_eq!(page["total"], 7);
+            for item in page["items"].as_array().unwrap() {
+                seen.push(item["id"].as_str().unwrap().to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 7, "{sort}");
+        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 7, "{sort}: duplicates");
+        let mut expected = created.clone();
+        if sort.starts_with('-') {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{sort}");
+    }
+}
+
+async fn an_idempotent_retry_returns_the_first_answer(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let body = generic("7002000011", "Una sola volta");
+
+    let first = app.send_request_with_key(&rossi, &body, vec![("a.pdf", pdf("a"))], Some("chiave-123")).await;
+    let retry = app.send_request_with_key(&rossi, &body, vec![("a.pdf", pdf("a"))], Some("chiave-123")).await;
+    let other = app.send_request_with_key(&rossi, &generic("7002000011", "Diversa"), vec![], Some("chiave-123")).await;
+
+    assert_eq!(first.status(), 201);
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let (first, retry): (Value, Value) = (first.json().await.unwrap(), retry.json().await.unwrap());
+    assert_eq!(first["id"], retry["id"]);
+    assert_eq!(first["protocollo"], retry["protocollo"]);
+    let p = expect_problem(other, 422).await;
+    assert_eq!(p.fields(), vec!["Idempotency-Key"]);
+    assert_eq!(total(&app, &rossi).await, 1);
+}
+
+async fn concurrent_creates_get_consecutive_protocol_numbers(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let studio = app.token("studio").await;
+
+    let sends = (0..50).map(|i| {
+        let token = if i % 2 == 0 { rossi.clone() } else { studio.clone() };
+        let app = &app;
+        async move {
+            let res =
+                app.post_json("/api/v1/requests", &token, &generic("7002000011", &format!("Concorrente {i}"))).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["protocollo"].as_str().unwrap().to_owned()
+        }
+    });
+    let protocolli = futures_util::future::join_all(sends).await;
+
+    let mut numbers: Vec<u64> = protocolli.iter().map(|p| p.rsplit('.').next().unwrap().parse().unwrap()).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=50).collect::<Vec<u64>>());
+}
+
+async fn a_follow_up_comment_until_the_request_is_closed(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let r = app.sent(&rossi, &generic("7002000011", "Con seguito")).await;
+    let id = r["id"].as_str().unwrap();
+
+    let res = app
+        .post_json(&format!("/api/v1/requests/{id}/comments"), &rossi, &json!({"body": "Aggiungo un dettaglio."}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let detail: Value = app.get(&format!("/api/v1/requests/{id}"), &rossi).await.json().await.unwrap();
+    assert_eq!(detail["comments"][0]["body"], "Aggiungo un dettaglio.");
+    assert_eq!(detail["comments"][0]["author"]["role"], "azienda");
+    assert!(detail["updated_at"].as_str().unwrap() > r["updated_at"].as_str().unwrap());
+    let empty = app.post_json(&format!("/api/v1/requests/{id}/comments"), &rossi, &json!({"body": ""})).await;
+    assert_eq!(expect_problem(empty, 422).await.fields(), vec!["body"]);
+
+    app.force_status(id, "chiusa").await;
+    let late = app.post_json(&format!("/api/v1/requests/{id}/comments"), &rossi, &json!({"body": "Ancora"})).await;
+    expect_problem(late, 409).await;
+    let comments: Value = app.get(&format!("/api/v1/requests/{id}/comments"), &rossi).await.json().await.unwrap();
+    assert_eq!(comments.as_array().unwrap().len(), 1);
+}
+
+async fn a_request_without_files_has_no_bundle(backend: Backend) {
+    let app = with_companies(backend).await;
+    let rossi = app.token("rossi").await;
+    let r = app.sent(&rossi, &generic("7002000011", "Senza allegati")).await;
+
+    let res = app.get(&format!("/api/v1/requests/{}/attachments.zip", r["id"].as_str().unwrap()), &rossi).await;
+
+    assert_eq!(r["bundle"], Value::Null);
+    expect_problem(res, 404).await;
+    let wrong_type = app
+        .client
+        .post(app.url("/api/v1/requests"))
+        .bearer_auth(&rossi)
+        .header("content-type", "text/plain")
+        .body("ciao")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(wrong_type, 415).await;
+}
+
+both!(
+    a_generic_request_is_protocolled_and_routed_to_the_sede,
+    a_specific_request_carries_ambito_and_period_in_the_subject,
+    each_validation_error_names_its_field_and_nothing_is_created,
+    three_files_are_bundled_with_their_hashes,
+    a_fourth_file_is_refused_with_422,
+    a_renamed_executable_is_refused_as_type,
+    a_file_over_the_limit_is_413,
+    a_sede_not_in_pilot_refuses_with_its_own_problem,
+    an_intermediario_sends_only_for_delegated_matricole,
+    back_office_roles_cannot_use_the_senders_side,
+    a_company_never_sees_or_finds_anothers_request,
+    archive_filters_alone_and_combined,
+    paging_has_no_duplicates_or_gaps,
+    an_idempotent_retry_returns_the_first_answer,
+    concurrent_creates_get_consecutive_protocol_numbers,
+    a_follow_up_comment_until_the_request_is_closed,
+    a_request_without_files_has_no_bundle,
+);
