@@ -117,12 +117,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::SeedDemo => {
             let db = startup::open_database(&settings).await?;
             cassetto_storage::migrate(&db).await.map_err(|e| anyhow::anyhow!("{e}")).context("migrazioni")?;
-            let r = seed::seed_demo(&db).await.map_err(api_error)?;
+            let state = cassetto_api::state::AppState::new(settings, db)?;
+            let r = seed::seed_demo(&state).await.map_err(api_error)?;
             println!(
-                "dati dimostrativi pronti: {} sedi, {} aziende, {} utenti creati (password di tutti gli utenti demo: {})",
+                "dati dimostrativi pronti: {} sedi, {} aziende, {} utenti, {} richieste creati (password di tutti gli utenti demo: {})",
                 r.sedi,
                 r.aziende,
                 r.users,
+                r.requests,
                 seed::DEMO_PASSWORD
             );
         }

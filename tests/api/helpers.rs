@@ -194,6 +194,10 @@ pub async fn expect_problem(res: Response, status: u16) -> ProblemResponse {
 }
 
 impl TestApp {
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -415,4 +419,55 @@ pub async fn with_companies(backend: Backend) -> TestApp {
 
 pub fn generic(matricola: &str, subject: &str) -> Value {
     json!({"matricola": matricola, "ambito": "GENERICA", "subject": subject, "body": "Testo della richiesta.", "details": {}})
+}
+
+impl TestApp {
+    /// `POST /api/v1/quesiti/{id}/transitions`, with `If-Match` when given.
+    pub async fn transition(&self, token: &str, id: &str, body: &Value, if_match: Option<&str>) -> Response {
+        let mut req =
+            self.client.post(self.url(&format!("/api/v1/quesiti/{id}/transitions"))).bearer_auth(token).json(body);
+        if let Some(tag) = if_match {
+            req = req.header("If-Match", tag);
+        }
+        req.send().await.expect("transition")
+    }
+
+    /// Sets the timestamps of a request directly (for figures over known durations).
+    pub async fn force_times(
+        &self,
+        id: &str,
+        created: chrono::DateTime<chrono::Utc>,
+        taken: Option<chrono::DateTime<chrono::Utc>>,
+        closed: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "UPDATE requests SET created_at = $1, taken_at = $2, closed_at = $3 WHERE id = $4"
+            }
+            _ => "UPDATE requests SET created_at = ?, taken_at = ?, closed_at = ? WHERE id = ?",
+        };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [created.into(), taken.into(), closed.into(), id.into()],
+            ))
+            .await
+            .expect("force times");
+    }
+}
+
+/// `with_companies` plus operatori: `op.roma` and `op2.roma` (7002), `op.catanzaro` (2300, a
+/// second pilot sede), a `supervisore` and an `admin`.
+pub async fn with_back_office(backend: Backend) -> TestApp {
+    let app = with_companies(backend).await;
+    app.create_sede("2300", "Catanzaro", true).await;
+    app.create_user("op.roma", Role::Operatore, Some("7002"), &[]).await;
+    app.create_user("op2.roma", Role::Operatore, Some("7002"), &[]).await;
+    app.create_user("op.catanzaro", Role::Operatore, Some("2300"), &[]).await;
+    app.create_user("supervisore", Role::Supervisore, None, &[]).await;
+    app.create_user("admin", Role::Admin, None, &[]).await;
+    app
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod migrations;
+mod quesiti;
 mod registry;
 mod requests;
 mod service;

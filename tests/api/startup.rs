@@ -85,10 +85,27 @@ fn migrate_seed_and_user_add_work_from_the_command_line() {
 
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(String::from_utf8_lossy(&first.stdout).contains("7 sedi"));
-    assert!(String::from_utf8_lossy(&second.stdout).contains("0 sedi, 0 aziende, 0 utenti"), "seed-demo is idempotent");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("6 richieste"));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("0 sedi, 0 aziende, 0 utenti, 0 richieste"),
+        "seed-demo is idempotent"
+    );
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("password") && err.contains("username") && err.contains("matricole"), "{err}");
     assert!(std::path::Path::new(data).join("cassetto.db").exists());
+    let statuses = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = cassetto_storage::connect(&format!("sqlite://{data}/cassetto.db")).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT DISTINCT status FROM requests ORDER BY status",
+            ))
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get::<String>("", "status").unwrap()).collect::<Vec<_>>()
+    });
+    assert_eq!(statuses, vec!["aperta", "chiusa", "in_carico"], "demo requests in every status");
 }

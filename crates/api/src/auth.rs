@@ -122,6 +122,13 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller for a stored user, with its current matricole.
+    pub async fn load(db: &impl cassetto_storage::ConnectionTrait, user: user::Model) -> ApiResult<Self> {
+        let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+        let matricole = if role.is_sender() { registry::matricole_of_user(db, user.id).await? } else { vec![] };
+        Ok(Caller { user, role, matricole, client_id: None })
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: Some(self.user.id),
@@ -174,13 +181,12 @@ impl FromRequest for Caller {
                 .await?
                 .filter(|u| u.active)
                 .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
-            let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-            if role != claims.role {
+            let mut caller = Caller::load(&state.db, user).await?;
+            if caller.role != claims.role {
                 return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
             }
-            let matricole =
-                if role.is_sender() { registry::matricole_of_user(&state.db, user.id).await? } else { vec![] };
-            Ok(Caller { user, role, matricole, client_id: claims.cid })
+            caller.client_id = claims.cid;
+            Ok(caller)
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod quesiti;
 pub mod registry;
 pub mod requests;
 pub mod routes;

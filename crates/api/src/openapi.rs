@@ -20,6 +20,7 @@ use utoipa::{
     tags(
         (name = "Autenticazione", description = "Accesso con password o credenziali client, profilo e preferenze"),
         (name = "Richieste", description = "Il lato di aziende e intermediari"),
+        (name = "Back office", description = "La lavorazione dei quesiti nelle sedi e il monitoraggio"),
         (name = "Anagrafiche", description = "Sedi, aziende, utenti, deleghe, client API (amministratore)"),
         (name = "Servizio", description = "Salute, prontezza e metriche"),
     )

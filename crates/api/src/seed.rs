@@ -2,12 +2,20 @@
 //! message 16719/2009 and some sedi not in pilot, companies, one user of every role (and more).
 //! The sede codes are illustrative.
 
-use cassetto_domain::{ids::numeric_check_digit, Role};
-use cassetto_dto::registry as dto;
-use cassetto_storage::{audit::Actor, registry as store, DatabaseConnection};
+use cassetto_domain::{ids::numeric_check_digit, EsitoCode, Role, Status};
+use cassetto_dto::{
+    backoffice::{EsitoInput, RerouteRequest, TransitionRequest},
+    registry as dto,
+    requests::NewRequest,
+};
+use cassetto_storage::{audit::Actor, registry as store, requests as requests_store};
+use serde_json::json;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::registry;
+use crate::requests::{self, upload, Created};
+use crate::state::AppState;
+use crate::{quesiti, registry};
 
 /// The password of every demo user (documented in README).
 pub const DEMO_PASSWORD: &str = "Cassetto2026!";
@@ -120,7 +128,8 @@ const USERS: &[DemoUser] = &[
 ];
 
 /// Creates what is missing; running it again changes nothing.
-pub async fn seed_demo(db: &DatabaseConnection) -> ApiResult<SeedReport> {
+pub async fn seed_demo(state: &AppState) -> ApiResult<SeedReport> {
+    let db = &state.db;
     let actor = Actor::system();
     let mut report = SeedReport::default();
     for (code, name, pilot) in SEDI {
@@ -170,7 +179,177 @@ pub async fn seed_demo(db: &DatabaseConnection) -> ApiResult<SeedReport> {
             report.users += 1;
         }
     }
+    report.requests = seed_requests(state).await?;
     Ok(report)
+}
+
+async fn caller(state: &AppState, username: &str) -> ApiResult<Caller> {
+    let user = store::user_by_username(&state.db, username).await?.ok_or_else(ApiError::not_found)?;
+    Caller::load(&state.db, user).await
+}
+
+fn demo_pdf(title: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% {title}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+async fn send(
+    state: &AppState,
+    who: &Caller,
+    request: serde_json::Value,
+    files: Vec<(&str, Vec<u8>)>,
+) -> ApiResult<String> {
+    let input: NewRequest = serde_json::from_value(request).map_err(|e| ApiError::Internal(e.into()))?;
+    let bundle = if files.is_empty() {
+        None
+    } else {
+        let files = files.into_iter().map(|(n, b)| (n.to_owned(), b)).collect();
+        Some(upload::bundle_from_files(files, state.blobs.temp_path()).await?)
+    };
+    match requests::create(state, who, input, bundle, None).await? {
+        Created::New(r) => Ok(r.id),
+        Created::Replayed(_) => Err(ApiError::Internal(anyhow::anyhow!("unexpected replay"))),
+    }
+}
+
+fn to(status: Status, comment: &str) -> TransitionRequest {
+    TransitionRequest { to: status, comment: Some(comment.into()), esito: None }
+}
+
+fn closing(code: EsitoCode, text: &str) -> TransitionRequest {
+    TransitionRequest {
+        to: Status::Chiusa,
+        comment: Some("Quesito definito.".into()),
+        esito: Some(EsitoInput { code, text: text.into() }),
+    }
+}
+
+/// Requests in every status, with attachments, comments and a rerouting; only on a database
+/// without requests of the demo companies.
+async fn seed_requests(state: &AppState) -> ApiResult<u32> {
+    let scope = requests_store::Scope::Matricole(AZIENDE.iter().map(|a| a.0.to_owned()).collect());
+    let (_, existing) = requests_store::search(
+        &state.db,
+        &scope,
+        &Default::default(),
+        requests_store::Sort { key: requests_store::SortKey::CreatedAt, descending: true },
+        None,
+        1,
+    )
+    .await?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let rossi = caller(state, "azienda.rossi").await?;
+    let studio = caller(state, "studio.verdi").await?;
+    let op_roma = caller(state, "operatore.roma").await?;
+    let op_cz = caller(state, "operatore.catanzaro").await?;
+
+    let open = send(
+        state,
+        &rossi,
+        json!({"matricola": "7002000011", "ambito": "GENERICA", "subject": "Richiesta di chiarimenti sul cassetto previdenziale",
+               "body": "Buongiorno, chiediamo chiarimenti sulle comunicazioni ricevute a ottobre. Allego la documentazione.", "details": {}}),
+        vec![("lettera.pdf", demo_pdf("Lettera di richiesta")), ("dipendenti.csv", b"matricola;dipendenti\n7002000011;42\n".to_vec())],
+    )
+    .await?;
+    requests::add_comment(
+        state,
+        &rossi,
+        &requests_store::get(&state.db, &open).await?.ok_or_else(ApiError::not_found)?,
+        "Aggiungo che la questione è urgente.",
+        false,
+    )
+    .await?;
+
+    let in_charge = send(
+        state,
+        &rossi,
+        json!({"matricola": "7002000011", "ambito": "REGOLARITA_CONTRIBUTIVA", "subject": "DURC risultato non regolare",
+               "body": "Il DURC risulta irregolare ma i versamenti sono stati effettuati.", "details": {"period_from": "2026-01", "period_to": "2026-03"}}),
+        vec![("quietanze.pdf", demo_pdf("Quietanze F24 gennaio-marzo"))],
+    )
+    .await?;
+    quesiti::transition(
+        state,
+        &op_roma,
+        &in_charge,
+        to(Status::InCarico, "Presa in carico: verifichiamo i versamenti."),
+        None,
+    )
+    .await?;
+    let r = requests_store::get(&state.db, &in_charge).await?.ok_or_else(ApiError::not_found)?;
+    requests::add_comment(state, &op_roma, &r, "Verificare l'abbinamento dei versamenti di febbraio.", true).await?;
+    let r = requests_store::get(&state.db, &in_charge).await?.ok_or_else(ApiError::not_found)?;
+    requests::add_comment(state, &op_roma, &r, "Stiamo verificando i versamenti: vi aggiorneremo a breve.", false)
+        .await?;
+
+    let closed = send(
+        state,
+        &studio,
+        json!({"matricola": "2300000011", "ambito": "DM_TRASMESSI", "subject": "DM10 di febbraio non acquisito",
+               "body": "Il DM10 trasmesso per febbraio non risulta nel cassetto.", "details": {"period": "2026-02"}}),
+        vec![("ricevuta.pdf", demo_pdf("Ricevuta di trasmissione"))],
+    )
+    .await?;
+    quesiti::transition(state, &op_cz, &closed, to(Status::InCarico, "In lavorazione."), None).await?;
+    quesiti::transition(
+        state,
+        &op_cz,
+        &closed,
+        closing(EsitoCode::Accolta, "Il DM10 è stato acquisito d'ufficio: la posizione è aggiornata."),
+        None,
+    )
+    .await?;
+
+    let refused = send(
+        state,
+        &rossi,
+        json!({"matricola": "7002000011", "ambito": "UNIEMENS", "subject": "Rettifica denuncia di gennaio",
+               "body": "Chiediamo la rettifica della denuncia UniEmens di gennaio.", "details": {"period": "2026-01"}}),
+        vec![],
+    )
+    .await?;
+    quesiti::transition(
+        state,
+        &op_roma,
+        &refused,
+        closing(EsitoCode::Respinta, "La rettifica va trasmessa con una nuova denuncia UniEmens."),
+        None,
+    )
+    .await?;
+
+    send(
+        state,
+        &studio,
+        json!({"matricola": "1100000011", "ambito": "F24", "subject": "Versamento F24 non abbinato",
+               "body": "Il versamento del 16 febbraio non risulta abbinato alla matricola.", "details": {"payment_date": "2026-02-16", "amount": "1520.40"}}),
+        vec![("f24.pdf", demo_pdf("Modello F24 quietanzato"))],
+    )
+    .await?;
+
+    let rerouted = send(
+        state,
+        &studio,
+        json!({"matricola": "7002000022", "ambito": "CIG", "subject": "Pagamento diretto CIGO di marzo",
+               "body": "Chiediamo lo stato del pagamento diretto.", "details": {"period": "2026-03", "numero_autorizzazione": "2026/123456"}}),
+        vec![],
+    )
+    .await?;
+    quesiti::reroute(
+        state,
+        &op_roma,
+        &rerouted,
+        RerouteRequest {
+            sede: "2303".into(),
+            comment: "L'unità produttiva è di competenza della sede di Lamezia Terme.".into(),
+        },
+        None,
+    )
+    .await?;
+    Ok(6)
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -178,4 +357,5 @@ pub struct SeedReport {
     pub sedi: u32,
     pub aziende: u32,
     pub users: u32,
+    pub requests: u32,
 }

@@ -2,7 +2,6 @@
 //! migrates the database, then assembles the server.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::{
     dev::Server,
@@ -14,7 +13,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::blobs::{sweep_orphans, BlobStore, LocalDirStore};
+use crate::blobs::sweep_orphans;
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
@@ -34,6 +33,8 @@ fn api_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     routes::ambiti::configure(cfg);
     routes::aziende::configure(cfg);
     routes::requests::configure(cfg);
+    routes::quesiti::configure(cfg);
+    routes::stats::configure(cfg);
     routes::admin::configure(cfg);
 }
 
@@ -81,10 +82,10 @@ impl Application {
         let metrics = web::Data::new(Metrics::new()?);
         let spa_dir = settings.spa_dir.clone();
         let workers = settings.workers;
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalDirStore::new(&settings.data_dir)?);
+        let state = web::Data::new(AppState::new(settings, db)?);
         {
             // Bundles of creates interrupted by a crash (see `blobs`), once per start.
-            let (blobs, db, tmp) = (blobs.clone(), db.clone(), blobs.temp_path());
+            let (blobs, db, tmp) = (state.blobs.clone(), state.db.clone(), state.blobs.temp_path());
             tokio::spawn(async move {
                 let tmp_dir = tmp.parent().map(|p| p.to_owned());
                 match sweep_orphans(blobs.as_ref(), &db, tmp_dir.as_deref(), std::time::Duration::from_secs(3600)).await
@@ -95,7 +96,6 @@ impl Application {
                 }
             });
         }
-        let state = web::Data::new(AppState { db, settings, blobs });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()
                 .into_utoipa_app()

@@ -12,3 +12,11 @@ pub struct AppState {
     pub settings: Settings,
     pub blobs: Arc<dyn BlobStore>,
 }
+
+impl AppState {
+    /// The state over an open database, with the attachment store of the settings.
+    pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let blobs: Arc<dyn BlobStore> = Arc::new(crate::blobs::LocalDirStore::new(&settings.data_dir)?);
+        Ok(Self { db, settings, blobs })
+    }
+}

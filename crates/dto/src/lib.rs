@@ -3,6 +3,7 @@
 //! messages are Italian, shown to the user as they are).
 
 pub mod auth;
+pub mod backoffice;
 pub mod problem;
 pub mod registry;
 pub mod requests;

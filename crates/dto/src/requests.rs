@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::registry::SedeRef;
-use cassetto_domain::{EsitoCode, Role, Status};
+use cassetto_domain::{EsitoCode, Status};
 
 /// What a company or intermediario sends. In `multipart/form-data` this is the JSON part
 /// `request`; the files are up to three parts named `files`.
@@ -172,9 +172,4 @@ pub struct Quesito {
     pub version: i32,
     /// Role of whoever sent it (azienda or intermediario) and its name.
     pub sent_by: ActorRef,
-}
-
-/// Role names used in `ActorRef`.
-pub fn role_name(role: Role) -> String {
-    role.as_str().to_owned()
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod entities;
 pub mod registry;
 pub mod requests;
+pub mod stats;
 pub mod throttle;
 
 use std::time::Duration;

@@ -315,3 +315,49 @@ pub async fn existing_ids(db: &impl ConnectionTrait, ids: Vec<String>) -> Result
         .all(db)
         .await
 }
+
+/// A change to a quesito's working state; `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub status: Option<String>,
+    pub assigned_to: Option<Option<i32>>,
+    pub esito: Option<(String, String)>,
+    pub sede_code: Option<String>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Applies `change` if the quesito is still at `expected_version`, bumping version and
+/// `updated_at`. Returns false when someone else changed it first.
+pub async fn apply_change(
+    db: &impl ConnectionTrait,
+    id: &str,
+    expected_version: i32,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use request::Column as C;
+    let mut q = request::Entity::update_many()
+        .col_expr(C::Version, Expr::col(C::Version).add(1))
+        .col_expr(C::UpdatedAt, Expr::value(now));
+    if let Some(s) = change.status {
+        q = q.col_expr(C::Status, Expr::value(s));
+    }
+    if let Some(a) = change.assigned_to {
+        q = q.col_expr(C::AssignedTo, Expr::value(a));
+    }
+    if let Some((code, text)) = change.esito {
+        q = q.col_expr(C::EsitoCode, Expr::value(code)).col_expr(C::EsitoText, Expr::value(text));
+    }
+    if let Some(s) = change.sede_code {
+        q = q.col_expr(C::SedeCode, Expr::value(s));
+    }
+    if let Some(t) = change.taken_at {
+        q = q.col_expr(C::TakenAt, Expr::value(t));
+    }
+    if let Some(t) = change.closed_at {
+        q = q.col_expr(C::ClosedAt, Expr::value(t));
+    }
+    let res = q.filter(C::Id.eq(id)).filter(C::Version.eq(expected_version)).exec(db).await?;
+    Ok(res.rows_affected == 1)
+}

@@ -289,3 +289,21 @@ pub async fn read_multipart(mut mp: Multipart, max_file_bytes: u64, temp_path: P
 fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(80).collect()
 }
+
+/// A bundle from files already in memory (demo data, tools), through the same checks.
+pub async fn bundle_from_files(files: Vec<(String, Vec<u8>)>, temp_path: PathBuf) -> ApiResult<TempBundle> {
+    let writer = BundleWriter::start(temp_path.clone());
+    let mut done: Vec<BundledFile> = Vec::new();
+    for (raw_name, bytes) in files {
+        let head = &bytes[..bytes.len().min(HEAD_LEN)];
+        let detected = filetype::detect(head, &raw_name).map_err(ApiError::UnsupportedMediaType)?;
+        let name = unique_name(filetype::sanitize_file_name(&raw_name, &detected), &done);
+        writer.send(Msg::Start { name: name.clone(), deflate: deflatable(&detected) }).await?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len() as i64;
+        writer.send(Msg::Data(Bytes::from(bytes))).await?;
+        done.push(BundledFile { name, size, content_type: detected.content_type.to_owned(), sha256 });
+    }
+    let (size, sha256) = writer.finish().await?;
+    Ok(TempBundle { path: temp_path, files: done, size, sha256 })
+}

@@ -5,5 +5,7 @@ pub mod ambiti;
 pub mod auth;
 pub mod aziende;
 pub mod me;
+pub mod quesiti;
 pub mod requests;
 pub mod service;
+pub mod stats;

@@ -1,0 +1,348 @@
+//! The back office: quesiti, transitions, comments, rerouting, concurrency, monitoring.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{expect_problem, generic, with_back_office, Backend, TestApp};
+
+async fn sent_id(app: &TestApp, token: &str, subject: &str) -> String {
+    app.sent(token, &generic("7002000011", subject)).await["id"].as_str().unwrap().to_owned()
+}
+
+fn etag(res: &reqwest::Response) -> String {
+    res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+fn close(text: &str) -> Value {
+    json!({"to": "chiusa", "comment": "Pratica definita.", "esito": {"code": "accolta", "text": text}})
+}
+
+async fn the_full_life_of_a_quesito_from_both_sides(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let id = sent_id(&app, &rossi, "Verifica posizione").await;
+
+    let queue: Value = app.get("/api/v1/quesiti?status=aperta", &op).await.json().await.unwrap();
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["id"], id.as_str());
+    let read = app.get(&format!("/api/v1/quesiti/{id}"), &op).await;
+    let tag = etag(&read);
+    let q: Value = read.json().await.unwrap();
+    assert_eq!(q["version"], 1);
+    assert_eq!(tag, "\"1\"");
+    assert_eq!(q["sent_by"]["role"], "azienda");
+
+    let taken = app.transition(&op, &id, &json!({"to": "in_carico", "comment": "Presa in carico."}), Some(&tag)).await;
+    assert_eq!(taken.status(), 200);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken["status"], "in_carico");
+    assert_eq!(taken["assigned_to"], "op.roma");
+    app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &op, &json!({"body": "Servono le ricevute F24."})).await;
+    app.post_json(
+        &format!("/api/v1/quesiti/{id}/comments"),
+        &op,
+        &json!({"body": "NOTA INTERNA: verificare col FEA", "internal": true}),
+    )
+    .await;
+    let closed = app.transition(&op, &id, &close("La posizione è regolare."), None).await;
+    assert_eq!(closed.status(), 200);
+
+    let seen: Value = app.get(&format!("/api/v1/requests/{id}"), &rossi).await.json().await.unwrap();
+    assert_eq!(seen["status"], "chiusa");
+    assert_eq!(seen["esito"], json!({"code": "accolta", "text": "La posizione è regolare."}));
+    assert!(seen["closed_at"].is_string());
+    let steps: Vec<(&str, &str)> = seen["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["to_status"].as_str().unwrap(), h["comment"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(steps[1..], [("in_carico", "Presa in carico."), ("chiusa", "Pratica definita.")]);
+    assert_eq!(seen["history"][1]["actor"]["role"], "operatore");
+    assert_eq!(seen["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(seen["comments"][0]["body"], "Servono le ricevute F24.");
+    let late = app.post_json(&format!("/api/v1/requests/{id}/comments"), &rossi, &json!({"body": "Grazie"})).await;
+    expect_problem(late, 409).await;
+}
+
+async fn every_allowed_and_refused_transition(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let id = sent_id(&app, &rossi, "Transizioni").await;
+    let to = |s: &str| json!({"to": s});
+
+    let p = expect_problem(app.transition(&op, &id, &to("aperta"), None).await, 409).await;
+    assert!(p.detail().contains("aperta"), "{}", p.detail());
+    assert_eq!(app.transition(&op, &id, &to("in_carico"), None).await.status(), 200);
+    let p = expect_problem(app.transition(&op, &id, &to("in_carico"), None).await, 409).await;
+    assert!(p.detail().contains("«in_carico»"), "{}", p.detail());
+    let released: Value = app.transition(&op, &id, &to("aperta"), None).await.json().await.unwrap();
+    assert_eq!(released["status"], "aperta");
+    assert_eq!(released["assigned_to"], Value::Null);
+    let closed: Value = app.transition(&op, &id, &close("Evasa subito"), None).await.json().await.unwrap();
+    assert_eq!(closed["status"], "chiusa");
+    for s in ["aperta", "in_carico"] {
+        let p = expect_problem(app.transition(&op, &id, &to(s), None).await, 409).await;
+        assert!(p.detail().contains("chiusa") && p.detail().contains(s), "{}", p.detail());
+    }
+    expect_problem(app.transition(&op, &id, &close("Di nuovo"), None).await, 409).await;
+    let bad = app.transition(&op, &id, &json!({"to": "sospesa"}), None).await;
+    assert_eq!(expect_problem(bad, 422).await.fields(), vec!["to"]);
+}
+
+async fn closing_needs_an_esito_with_a_text(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let id = sent_id(&app, &rossi, "Esito").await;
+
+    let none = app.transition(&op, &id, &json!({"to": "chiusa"}), None).await;
+    let empty =
+        app.transition(&op, &id, &json!({"to": "chiusa", "esito": {"code": "respinta", "text": "  "}}), None).await;
+    let bad_code =
+        app.transition(&op, &id, &json!({"to": "chiusa", "esito": {"code": "boh", "text": "x"}}), None).await;
+    let not_closing =
+        app.transition(&op, &id, &json!({"to": "in_carico", "esito": {"code": "evasa", "text": "x"}}), None).await;
+
+    assert_eq!(expect_problem(none, 422).await.fields(), vec!["esito"]);
+    assert_eq!(expect_problem(empty, 422).await.fields(), vec!["esito.text"]);
+    assert_eq!(expect_problem(bad_code, 422).await.fields(), vec!["esito.code"]);
+    assert_eq!(expect_problem(not_closing, 422).await.fields(), vec!["esito"]);
+    let q: Value = app.get(&format!("/api/v1/quesiti/{id}"), &op).await.json().await.unwrap();
+    assert_eq!((q["status"].as_str(), q["version"].as_i64()), (Some("aperta"), Some(1)), "refusals change nothing");
+}
+
+async fn a_stale_version_is_412(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let op2 = app.token("op2.roma").await;
+    let id = sent_id(&app, &rossi, "Concorrenza").await;
+    let tag1 = etag(&app.get(&format!("/api/v1/quesiti/{id}"), &op).await);
+    let tag2 = etag(&app.get(&format!("/api/v1/quesiti/{id}"), &op2).await);
+
+    let first = app.transition(&op, &id, &json!({"to": "in_carico"}), Some(&tag1)).await;
+    let second = app.transition(&op2, &id, &json!({"to": "in_carico"}), Some(&tag2)).await;
+
+    assert_eq!(first.status(), 200);
+    assert_eq!(etag(&first), "\"2\"");
+    let p = expect_problem(second, 412).await;
+    assert!(p.detail().contains("ricaricarlo"));
+    let q: Value = app.get(&format!("/api/v1/quesiti/{id}"), &op2).await.json().await.unwrap();
+    assert_eq!(q["assigned_to"], "op.roma");
+}
+
+async fn only_the_assignee_works_a_quesito_in_charge(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let op2 = app.token("op2.roma").await;
+    let admin = app.token("admin").await;
+    let id = sent_id(&app, &rossi, "Assegnazione").await;
+    app.transition(&op, &id, &json!({"to": "in_carico"}), None).await;
+
+    let p = expect_problem(app.transition(&op2, &id, &close("Chiudo io"), None).await, 403).await;
+    assert!(p.detail().contains("Utente op.roma"), "{}", p.detail());
+    assert_eq!(app.transition(&admin, &id, &close("Chiude l'amministratore"), None).await.status(), 200);
+}
+
+async fn internal_comments_never_reach_the_sender(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let id = sent_id(&app, &rossi, "Riservatezza").await;
+    let secret = "SEGRETO-INTERNO-42";
+
+    let res =
+        app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &op, &json!({"body": secret, "internal": true})).await;
+    assert_eq!(res.status(), 201);
+    let back_office: Value = app.get(&format!("/api/v1/quesiti/{id}"), &op).await.json().await.unwrap();
+    assert_eq!(back_office["comments"][0]["internal"], true);
+
+    for path in [
+        format!("/api/v1/requests/{id}"),
+        format!("/api/v1/requests/{id}/comments"),
+        format!("/api/v1/requests/{id}/history"),
+        "/api/v1/requests".to_owned(),
+    ] {
+        let text = app.get(&path, &rossi).await.text().await.unwrap();
+        assert!(!text.contains(secret), "{path} leaks the internal comment");
+    }
+}
+
+async fn visibility_by_role_and_sede(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let other_sede = app.token("op.catanzaro").await;
+    let supervisore = app.token("supervisore").await;
+    let id = sent_id(&app, &rossi, "Visibilità").await;
+
+    for res in [
+        app.get(&format!("/api/v1/quesiti/{id}"), &other_sede).await,
+        app.transition(&other_sede, &id, &json!({"to": "in_carico"}), None).await,
+        app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &other_sede, &json!({"body": "x"})).await,
+        app.post_json(&format!("/api/v1/quesiti/{id}/reroute"), &other_sede, &json!({"sede": "2300", "comment": "x"}))
+            .await,
+    ] {
+        expect_problem(res, 404).await;
+    }
+    let list: Value = app.get("/api/v1/quesiti", &other_sede).await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    let all: Value = app.get("/api/v1/quesiti", &supervisore).await.json().await.unwrap();
+    assert_eq!(all["total"], 1);
+    assert_eq!(app.get(&format!("/api/v1/quesiti/{id}"), &supervisore).await.status(), 200);
+    expect_problem(app.transition(&supervisore, &id, &json!({"to": "in_carico"}), None).await, 403).await;
+    expect_problem(app.get("/api/v1/quesiti", &rossi).await, 403).await;
+    expect_problem(app.get(&format!("/api/v1/quesiti/{id}"), &rossi).await, 403).await;
+    expect_problem(app.get("/api/v1/stats", &rossi).await, 403).await;
+}
+
+async fn rerouting_moves_the_quesito_to_another_sede(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let op_cz = app.token("op.catanzaro").await;
+    let id = sent_id(&app, &rossi, "Smistamento").await;
+    app.transition(&op, &id, &json!({"to": "in_carico"}), None).await;
+
+    let not_pilot =
+        app.post_json(&format!("/api/v1/quesiti/{id}/reroute"), &op, &json!({"sede": "5100", "comment": "x"})).await;
+    let same =
+        app.post_json(&format!("/api/v1/quesiti/{id}/reroute"), &op, &json!({"sede": "7002", "comment": "x"})).await;
+    let moved = app
+        .post_json(
+            &format!("/api/v1/quesiti/{id}/reroute"),
+            &op,
+            &json!({"sede": "2300", "comment": "Competenza di Catanzaro."}),
+        )
+        .await;
+
+    assert_eq!(expect_problem(not_pilot, 422).await.fields(), vec!["sede"]);
+    assert_eq!(expect_problem(same, 422).await.fields(), vec!["sede"]);
+    assert_eq!(moved.status(), 200);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(moved["status"], "aperta");
+    assert_eq!(moved["assigned_to"], Value::Null);
+    assert_eq!(moved["sede"]["code"], "2300");
+    expect_problem(app.get(&format!("/api/v1/quesiti/{id}"), &op).await, 404).await;
+    assert_eq!(app.get(&format!("/api/v1/quesiti/{id}"), &op_cz).await.status(), 200);
+    let seen: Value = app.get(&format!("/api/v1/requests/{id}"), &rossi).await.json().await.unwrap();
+    assert_eq!(seen["sede"], json!({"code": "2300", "name": "Catanzaro"}));
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["from_sede"].as_str(), last["to_sede"].as_str()), (Some("7002"), Some("2300")));
+    assert_eq!(last["comment"], "Competenza di Catanzaro.");
+    assert!(seen["protocollo"].as_str().unwrap().starts_with("INPS.7002."), "the protocol stamp stays");
+
+    app.transition(&op_cz, &id, &close("Definita a Catanzaro"), None).await;
+    let closed =
+        app.post_json(&format!("/api/v1/quesiti/{id}/reroute"), &op_cz, &json!({"sede": "7002", "comment": "x"})).await;
+    expect_problem(closed, 409).await;
+}
+
+async fn the_queue_filters_by_assignment_and_sede(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let supervisore = app.token("supervisore").await;
+    let mine = sent_id(&app, &rossi, "Mia").await;
+    let _free = sent_id(&app, &rossi, "Libera").await;
+    app.transition(&op, &mine, &json!({"to": "in_carico"}), None).await;
+
+    let me: Value = app.get("/api/v1/quesiti?assigned=me", &op).await.json().await.unwrap();
+    let none: Value = app.get("/api/v1/quesiti?assigned=none", &op).await.json().await.unwrap();
+    let by_name: Value = app.get("/api/v1/quesiti?assigned=op.roma", &supervisore).await.json().await.unwrap();
+    let by_sede: Value = app.get("/api/v1/quesiti?sede=2300", &supervisore).await.json().await.unwrap();
+
+    assert_eq!(me["total"], 1);
+    assert_eq!(me["items"][0]["id"], mine.as_str());
+    assert_eq!(none["total"], 1);
+    assert_eq!(by_name["total"], 1);
+    assert_eq!(by_sede["total"], 0);
+}
+
+async fn stats_match_a_known_data_set(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let supervisore = app.token("supervisore").await;
+    let op_cz = app.token("op.catanzaro").await;
+    let t0 = Utc::now() - Duration::days(3);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(sent_id(&app, &rossi, &format!("Stat {i}")).await);
+    }
+    app.sent(&rossi, &json!({"matricola": "7002000011", "ambito": "F24", "subject": "F24", "body": "x", "details": {"payment_date": "2026-01-10", "amount": 5}}))
+        .await;
+    // take charge after 60, 120, 600 s; close after 3600 and 7200 s; two still open.
+    app.force_times(&ids[0], t0, Some(t0 + Duration::seconds(60)), Some(t0 + Duration::seconds(3600))).await;
+    app.force_times(&ids[1], t0, Some(t0 + Duration::seconds(120)), Some(t0 + Duration::seconds(7200))).await;
+    app.force_times(&ids[2], t0, Some(t0 + Duration::seconds(600)), None).await;
+    app.force_status(&ids[0], "chiusa").await;
+    app.force_status(&ids[1], "chiusa").await;
+    app.force_status(&ids[2], "in_carico").await;
+
+    let s: Value = app.get("/api/v1/stats", &supervisore).await.json().await.unwrap();
+
+    assert_eq!(s["total"], 5);
+    assert_eq!(s["by_status"], json!({"aperta": 2, "in_carico": 1, "chiusa": 2}));
+    assert_eq!(s["by_ambito"], json!({"GENERICA": 4, "F24": 1}));
+    assert_eq!(s["by_sede"], json!({"7002": 5}));
+    assert!((s["median_time_to_take_charge_s"].as_f64().unwrap() - 120.0).abs() < 0.01, "{s}");
+    assert!((s["median_time_to_close_s"].as_f64().unwrap() - 5400.0).abs() < 0.01, "{s}");
+    assert_eq!(
+        s["backlog_by_age"],
+        json!({"under_1_day": 2, "from_1_to_7_days": 1, "from_7_to_30_days": 0, "over_30_days": 0})
+    );
+    let today = cassetto_domain::italian_date(Utc::now());
+    let recent: Value = app.get(&format!("/api/v1/stats?from={today}"), &supervisore).await.json().await.unwrap();
+    assert_eq!(recent["total"], 2, "only the two opened today");
+    let own: Value = app.get("/api/v1/stats?sede=7002", &op_cz).await.json().await.unwrap();
+    assert_eq!(own["total"], 0, "an operatore sees its own sede whatever it asks");
+    assert_eq!(own["median_time_to_close_s"], Value::Null);
+}
+
+async fn the_audit_trail_records_who_did_what(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let admin = app.token("admin").await;
+    let id = sent_id(&app, &rossi, "Audit").await;
+    app.transition(&op, &id, &json!({"to": "in_carico"}), None).await;
+    app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &op, &json!({"body": "ok", "internal": true})).await;
+    app.transition(&op, &id, &close("Fatto"), None).await;
+
+    let trail: Value = app.get(&format!("/api/v1/quesiti/{id}/audit"), &admin).await.json().await.unwrap();
+
+    let actions: Vec<(&str, &str)> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_username"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("request.create", "rossi"),
+            ("quesito.transition", "op.roma"),
+            ("comment.internal", "op.roma"),
+            ("quesito.transition", "op.roma")
+        ]
+    );
+    expect_problem(app.get(&format!("/api/v1/quesiti/{id}/audit"), &op).await, 403).await;
+}
+
+both!(
+    the_full_life_of_a_quesito_from_both_sides,
+    every_allowed_and_refused_transition,
+    closing_needs_an_esito_with_a_text,
+    a_stale_version_is_412,
+    only_the_assignee_works_a_quesito_in_charge,
+    internal_comments_never_reach_the_sender,
+    visibility_by_role_and_sede,
+    rerouting_moves_the_quesito_to_another_sede,
+    the_queue_filters_by_assignment_and_sede,
+    stats_match_a_known_data_set,
+    the_audit_trail_records_who_did_what,
+);
