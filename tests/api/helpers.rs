@@ -89,6 +89,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    pub db_url: String,
     _data_dir: tempfile::TempDir,
 }
 
@@ -140,17 +141,28 @@ pub async fn spawn_app_with(backend: Backend, extra: HashMap<&str, String>) -> T
         ("CASSETTO_SPA_DIR", data_dir.path().join("no-spa").display().to_string()),
     ]);
     env.extend(extra);
+    let db_url = env["CASSETTO_DATABASE_URL"].clone();
     let settings = Settings::from_lookup(|k| env.get(k).cloned()).expect("settings");
     let app = Application::build(settings).await.expect("application");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
     let db = cassetto_storage::connect(&db_url).await.expect("test db connection");
     TestApp {
+        db_url: db_url.clone(),
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
         db,
         _data_dir: data_dir,
     }
+}
+
+/// A second instance of the same application: same database and JWT secret, its own port and
+/// data dir (as two stateless instances behind a balancer).
+pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
+    let backend = if first.db_url.starts_with("postgres") { Backend::Postgres(first.db_url.clone()) } else { Backend::Sqlite };
+    let mut extra = HashMap::new();
+    extra.insert("CASSETTO_DATABASE_URL", first.db_url.clone());
+    spawn_app_with(backend, extra).await
 }
 
 /// A parsed problem+json answer.

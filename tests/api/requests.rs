@@ -484,3 +484,56 @@ async fn orphan_bundles_are_swept_and_committed_ones_kept(backend: Backend) {
 }
 
 both!(orphan_bundles_are_swept_and_committed_ones_kept);
+
+/// Two instances on one database share the protocol register: numbers stay unique and gapless.
+async fn two_instances_share_one_gapless_protocol_register(backend: Backend) {
+    let first = with_companies(backend).await;
+    let second = crate::helpers::spawn_second_instance(&first).await;
+    let rossi = first.token("rossi").await;
+
+    let sends = (0..30).map(|i| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let token = rossi.clone();
+        async move {
+            let res = app.post_json("/api/v1/requests", &token, &generic("7002000011", &format!("Istanza {i}"))).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["protocollo"].as_str().unwrap().to_owned()
+        }
+    });
+    let protocolli = futures_util::future::join_all(sends).await;
+
+    let mut numbers: Vec<u64> = protocolli.iter().map(|p| p.rsplit('.').next().unwrap().parse().unwrap()).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=30).collect::<Vec<u64>>());
+}
+
+/// Payroll software signs in with client credentials and sends as its owner.
+async fn payroll_software_sends_as_its_owner(backend: Backend) {
+    let app = with_companies(backend).await;
+    let admin = app.admin_token().await;
+    let created: Value = app
+        .post_json("/api/v1/admin/api-clients", &admin, &json!({"name": "Paghe Facili", "username": "studio"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token: Value = app
+        .client_credentials(created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+
+    let ok = app.send_request(token, &generic("7002000011", "Dal gestionale paghe"), vec![("cedolini.pdf", pdf("c"))]).await;
+    let foreign = app.post_json("/api/v1/requests", token, &generic("7002000022", "Non delegata")).await;
+
+    assert_eq!(ok.status(), 201);
+    let r: Value = ok.json().await.unwrap();
+    expect_problem(foreign, 403).await;
+    let trail = cassetto_storage::audit::for_entity(&app.db, "request", r["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(trail[0].actor_username, "studio");
+    assert!(trail[0].detail.contains(created["client_id"].as_str().unwrap()), "the audit names the API client");
+}
+
+both!(two_instances_share_one_gapless_protocol_register, payroll_software_sends_as_its_owner);
