@@ -23,8 +23,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations and serve the API, Swagger UI and the web app.
-    Serve,
+    /// Apply pending migrations and serve the API, Swagger UI and the web app, with the
+    /// notification worker in-process.
+    Serve {
+        /// Do not run the notification worker in this process.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the notification worker alone (e-mail and SMS from the outbox).
+    Worker,
     /// Apply pending migrations and exit.
     Migrate,
     /// Create the demo data (idempotent).
@@ -104,10 +111,18 @@ mod utoipa_openapi {
 async fn run(command: Command) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match command {
-        Command::Serve => {
+        Command::Serve { no_worker } => {
+            let mut settings = settings;
+            settings.run_worker = !no_worker;
             let app = Application::build(settings.clone()).await?;
             tracing::info!(bind = %settings.bind, port = app.port(), "cassetto in ascolto");
             app.run_until_stopped().await.context("server HTTP")?;
+        }
+        Command::Worker => {
+            let db = startup::open_database(&settings).await?;
+            cassetto_storage::migrate(&db).await.map_err(|e| anyhow::anyhow!("{e}")).context("migrazioni")?;
+            let state = cassetto_api::state::AppState::new(settings, db)?;
+            state.worker()?.run(shutdown_signal()).await;
         }
         Command::Migrate => {
             let db = startup::open_database(&settings).await?;
@@ -165,5 +180,28 @@ fn api_error(e: cassetto_api::error::ApiError) -> anyhow::Error {
         ),
         ApiError::Internal(inner) => inner,
         other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Ctrl+C or SIGTERM (as sent by `docker stop` and service managers).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

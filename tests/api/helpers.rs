@@ -159,7 +159,8 @@ pub async fn spawn_app_with(backend: Backend, extra: HashMap<&str, String>) -> T
 /// A second instance of the same application: same database and JWT secret, its own port and
 /// data dir (as two stateless instances behind a balancer).
 pub async fn spawn_second_instance(first: &TestApp) -> TestApp {
-    let backend = if first.db_url.starts_with("postgres") { Backend::Postgres(first.db_url.clone()) } else { Backend::Sqlite };
+    let backend =
+        if first.db_url.starts_with("postgres") { Backend::Postgres(first.db_url.clone()) } else { Backend::Sqlite };
     let mut extra = HashMap::new();
     extra.insert("CASSETTO_DATABASE_URL", first.db_url.clone());
     spawn_app_with(backend, extra).await

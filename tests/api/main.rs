@@ -1,10 +1,12 @@
 //! The integration tests of Cassetto: one binary, one module per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fakes;
 mod helpers;
 
 mod auth;
 mod migrations;
+mod notifications;
 mod quesiti;
 mod registry;
 mod requests;

@@ -525,7 +525,8 @@ async fn payroll_software_sends_as_its_owner(backend: Backend) {
         .unwrap();
     let token = token["access_token"].as_str().unwrap();
 
-    let ok = app.send_request(token, &generic("7002000011", "Dal gestionale paghe"), vec![("cedolini.pdf", pdf("c"))]).await;
+    let ok =
+        app.send_request(token, &generic("7002000011", "Dal gestionale paghe"), vec![("cedolini.pdf", pdf("c"))]).await;
     let foreign = app.post_json("/api/v1/requests", token, &generic("7002000022", "Non delegata")).await;
 
     assert_eq!(ok.status(), 201);

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod quesiti;
 pub mod registry;

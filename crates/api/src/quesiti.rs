@@ -212,7 +212,15 @@ pub async fn transition(
             "il quesito è stato modificato da un altro utente nel frattempo: ricaricarlo e riprovare".into(),
         ));
     }
-    store::add_history(&txn, history(caller, &r, from, to, comment, at)).await?;
+    store::add_history(&txn, history(caller, &r, from, to, comment.clone(), at)).await?;
+    let event = match to {
+        Status::InCarico => Some(cassetto_notifications::Event::TakenInCharge),
+        Status::Chiusa => Some(cassetto_notifications::Event::Closed),
+        Status::Aperta => None,
+    };
+    if let Some(e) = event {
+        crate::notify::event(&txn, e, &r.id, comment, None).await?;
+    }
     audit::record(
         &txn,
         &caller.actor(),
@@ -223,6 +231,9 @@ pub async fn transition(
     )
     .await?;
     txn.commit().await?;
+    if event.is_some() {
+        state.wake.notify_one();
+    }
     quesito(state, &r.id).await
 }
 
@@ -286,7 +297,7 @@ pub async fn reroute(
             "il quesito è stato modificato da un altro utente nel frattempo: ricaricarlo e riprovare".into(),
         ));
     }
-    let mut entry = history(caller, &r, from, Status::Aperta, comment, at);
+    let mut entry = history(caller, &r, from, Status::Aperta, comment.clone(), at);
     entry.from_sede = Some(r.sede_code.clone());
     entry.to_sede = Some(target.code.clone());
     store::add_history(&txn, entry).await?;
@@ -299,7 +310,9 @@ pub async fn reroute(
         serde_json::json!({"from_sede": r.sede_code, "to_sede": target.code}),
     )
     .await?;
+    crate::notify::event(&txn, cassetto_notifications::Event::Rerouted, &r.id, comment, Some(&r.sede_code)).await?;
     txn.commit().await?;
+    state.wake.notify_one();
     quesito(state, &r.id).await
 }
 

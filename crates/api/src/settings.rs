@@ -21,6 +21,11 @@ pub struct Settings {
     pub spa_dir: PathBuf,
     /// HTTP worker threads; defaults to one per core.
     pub workers: Option<usize>,
+    /// Run the notification worker inside `serve`.
+    pub run_worker: bool,
+    pub worker_poll_ms: u64,
+    pub notify_max_attempts: i32,
+    pub notify_backoff_ms: u64,
 }
 
 impl Settings {
@@ -86,7 +91,22 @@ impl Settings {
                 ),
                 None => None,
             },
+            run_worker: true,
+            worker_poll_ms: positive(&get, "CASSETTO_WORKER_POLL_MS", 1000)?,
+            notify_max_attempts: positive(&get, "CASSETTO_NOTIFY_MAX_ATTEMPTS", 8)? as i32,
+            notify_backoff_ms: positive(&get, "CASSETTO_NOTIFY_BACKOFF_MS", 5000)?,
         })
+    }
+}
+
+fn positive(get: &impl Fn(&str) -> Option<String>, key: &str, default: u64) -> anyhow::Result<u64> {
+    match get(key) {
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0 && *n < 1_000_000_000)
+            .with_context(|| format!("{key} «{v}» non è un numero positivo")),
+        None => Ok(default),
     }
 }
 

@@ -24,6 +24,7 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    worker: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 /// Every route of the versioned API, mounted under `/api/v1`.
@@ -82,7 +83,18 @@ impl Application {
         let metrics = web::Data::new(Metrics::new()?);
         let spa_dir = settings.spa_dir.clone();
         let workers = settings.workers;
+        let run_worker = settings.run_worker;
         let state = web::Data::new(AppState::new(settings, db)?);
+        let worker = if run_worker {
+            let w = state.worker()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let handle = tokio::spawn(w.run(async move {
+                let _ = stopped.await;
+            }));
+            Some((stop, handle))
+        } else {
+            None
+        };
         {
             // Bundles of creates interrupted by a crash (see `blobs`), once per start.
             let (blobs, db, tmp) = (state.blobs.clone(), state.db.clone(), state.blobs.temp_path());
@@ -133,14 +145,20 @@ impl Application {
             None => server,
         };
         let server = server.listen(listener).context("avvio del server HTTP")?.run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, worker })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until a shutdown signal, then stops the in-process worker.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let res = self.server.await;
+        if let Some((stop, handle)) = self.worker {
+            let _ = stop.send(());
+            let _ = handle.await;
+        }
+        res
     }
 }

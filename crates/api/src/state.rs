@@ -11,12 +11,34 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub blobs: Arc<dyn BlobStore>,
+    /// Wakes the in-process notification worker after a commit that enqueued messages.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     /// The state over an open database, with the attachment store of the settings.
     pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
         let blobs: Arc<dyn BlobStore> = Arc::new(crate::blobs::LocalDirStore::new(&settings.data_dir)?);
-        Ok(Self { db, settings, blobs })
+        Ok(Self { db, settings, blobs, wake: Arc::new(tokio::sync::Notify::new()) })
+    }
+}
+
+impl AppState {
+    /// The notification worker over this state's database, as configured.
+    pub fn worker(&self) -> anyhow::Result<cassetto_notifications::Worker> {
+        let s = &self.settings;
+        let channels = cassetto_notifications::worker::Channels::from_config(
+            s.smtp_url.as_deref(),
+            &s.mail_from,
+            s.sms_url.as_deref(),
+            &s.data_dir,
+        )?;
+        let cfg = cassetto_notifications::WorkerConfig {
+            poll: std::time::Duration::from_millis(s.worker_poll_ms),
+            max_attempts: s.notify_max_attempts,
+            base_backoff: std::time::Duration::from_millis(s.notify_backoff_ms),
+            ..Default::default()
+        };
+        Ok(cassetto_notifications::Worker::new(self.db.clone(), channels, cfg, self.wake.clone()))
     }
 }

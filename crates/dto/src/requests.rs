@@ -173,3 +173,19 @@ pub struct Quesito {
     /// Role of whoever sent it (azienda or intermediario) and its name.
     pub sent_by: ActorRef,
 }
+
+/// One message of a request's delivery log; the recipient is partly masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
+pub struct NotificationLog {
+    /// `registered`, `taken_in_charge`, `commented`, `rerouted`, `closed`.
+    pub event: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    pub recipient: String,
+    /// `pending`, `sending`, `sent`, `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}

@@ -5,6 +5,7 @@
 pub mod ambiti;
 pub mod audit;
 pub mod entities;
+pub mod outbox;
 pub mod registry;
 pub mod requests;
 pub mod stats;

@@ -239,3 +239,25 @@ pub async fn api_client_by_client_id(
         .one(db)
         .await
 }
+
+/// The active users of role `role` that may act for `matricola`.
+pub async fn users_for_matricola(
+    db: &impl ConnectionTrait,
+    matricola: &str,
+    role: &str,
+) -> Result<Vec<user::Model>, DbErr> {
+    let ids: Vec<i32> = delega::Entity::find()
+        .select_only()
+        .column(delega::Column::UserId)
+        .filter(delega::Column::Matricola.eq(matricola))
+        .into_tuple::<i32>()
+        .all(db)
+        .await?;
+    user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Role.eq(role))
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await
+}

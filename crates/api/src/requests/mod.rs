@@ -329,6 +329,9 @@ async fn register(
         serde_json::json!({"protocollo": protocollo, "matricola": c.matricola, "sede": c.sede.code, "api_client": caller.client_id}),
     )
     .await?;
+    crate::notify::event(&txn, cassetto_notifications::Event::Registered, id, None, None)
+        .await
+        .map_err(RegisterError::Api)?;
     let created = detail(&txn, id, false).await.map_err(RegisterError::Api)?;
     if let Some(key) = idempotency_key {
         store::idempotency_put(
@@ -346,6 +349,7 @@ async fn register(
         .await?;
     }
     txn.commit().await?;
+    state.wake.notify_one();
     Ok(created)
 }
 
@@ -500,6 +504,14 @@ pub async fn add_comment(
         serde_json::json!({"comment_id": saved.id}),
     )
     .await?;
+    let notifies = !internal && caller.role.is_back_office();
+    if notifies {
+        crate::notify::event(&txn, cassetto_notifications::Event::Commented, &r.id, Some(body.to_owned()), None)
+            .await?;
+    }
     txn.commit().await?;
+    if notifies {
+        state.wake.notify_one();
+    }
     Ok(comment_dto(saved))
 }

@@ -4,7 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use cassetto_domain::Role;
 use cassetto_dto::{
     backoffice::{AuditEntry, QuesitoComment, RerouteRequest, TransitionRequest},
-    requests::{Comment, Quesito, RequestPage},
+    requests::{Comment, NotificationLog, Quesito, RequestPage},
     Problem,
 };
 use cassetto_storage::{audit, registry};
@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::quesiti::{self, etag};
 use crate::requests::{self, archive};
-use crate::routes::requests::{page, serve_bundle};
+use crate::routes::requests::{delivery_log, page, serve_bundle};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -25,7 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(comment)
         .service(reroute)
         .service(bundle)
-        .service(audit_trail);
+        .service(audit_trail)
+        .service(notifications);
 }
 
 fn if_match(req: &HttpRequest) -> Option<String> {
@@ -231,4 +232,25 @@ async fn audit_trail(
             })
             .collect(),
     ))
+}
+
+/// The delivery log of a quesito's e-mails and SMS to the sender, recipients partly masked.
+#[utoipa::path(
+    tag = "Back office",
+    params(("id" = String, Path, description = "Id del quesito")),
+    responses(
+        (status = 200, body = Vec<NotificationLog>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/quesiti/{id}/notifications")]
+async fn notifications(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Vec<NotificationLog>>> {
+    let r = quesiti::visible(&state, &caller, &id).await?;
+    delivery_log(&state, &r.id).await.map(web::Json)
 }

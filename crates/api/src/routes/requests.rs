@@ -9,7 +9,7 @@ use actix_web::{
     post, web, HttpRequest, HttpResponse,
 };
 use cassetto_dto::{
-    requests::{Comment, HistoryEntry, NewComment, NewRequest, NewRequestForm, Request, RequestPage},
+    requests::{Comment, HistoryEntry, NewComment, NewRequest, NewRequestForm, NotificationLog, Request, RequestPage},
     Problem,
 };
 use cassetto_storage::requests::{self as store, Scope};
@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(history)
         .service(list_comments)
         .service(add_comment)
-        .service(bundle);
+        .service(bundle)
+        .service(notifications);
 }
 
 fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
@@ -302,4 +303,47 @@ pub async fn serve_bundle(
         actix_web::http::header::HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
+}
+
+/// The delivery log of a request's e-mails and SMS, recipients partly masked.
+#[utoipa::path(
+    tag = "Richieste",
+    params(("id" = String, Path, description = "Id della richiesta")),
+    responses(
+        (status = 200, body = Vec<NotificationLog>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/requests/{id}/notifications")]
+async fn notifications(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Vec<NotificationLog>>> {
+    let r = requests::visible_to_sender(&state, &caller, &id).await?;
+    delivery_log(&state, &r.id).await.map(web::Json)
+}
+
+/// The outbox rows of a request as its delivery log (shared with the back office).
+pub async fn delivery_log(state: &AppState, id: &str) -> ApiResult<Vec<NotificationLog>> {
+    let rows = cassetto_storage::outbox::for_request(&state.db, id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|n| NotificationLog {
+            recipient: if n.channel == "sms" {
+                cassetto_domain::mask_middle(&n.recipient, 6, 2)
+            } else {
+                cassetto_domain::mask_email(&n.recipient)
+            },
+            event: n.event,
+            channel: n.channel,
+            status: n.status,
+            attempts: n.attempts,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+            last_error: n.last_error.map(|e| e.chars().take(300).collect()),
+        })
+        .collect())
 }

@@ -10,6 +10,7 @@ pub mod comment;
 pub mod delega;
 pub mod idempotency_key;
 pub mod login_throttle;
+pub mod notification;
 pub mod protocol_counter;
 pub mod request;
 pub mod request_history;

@@ -1,0 +1,123 @@
+//! Turning an event into outbox rows, inside the transaction of the change that causes it.
+//!
+//! Recipients: the user who sent the request and the azienda's own users (so a company hears
+//! of what its intermediario sent), each by the channels it enabled in its preferences; and,
+//! for registration and closing, the e-mail address of the azienda's registry entry.
+
+use cassetto_storage::{outbox, registry, ConnectionTrait, DbErr};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::templates::{self, Event, Vars};
+
+/// What happened to which request, with the values the texts need.
+pub struct Notice {
+    pub event: Event,
+    pub request_id: String,
+    /// The request's version after the change: with the event it identifies the message.
+    pub version: i32,
+    pub protocollo: String,
+    pub matricola: String,
+    pub subject: String,
+    pub status_label: String,
+    pub sede_code: String,
+    pub sede_name: String,
+    pub previous_sede_name: Option<String>,
+    pub comment: Option<String>,
+    pub esito_label: Option<String>,
+    pub esito_text: Option<String>,
+    pub sender_user_id: i32,
+}
+
+fn message_id(n: &Notice, channel: &str, recipient: &str) -> String {
+    let h = hex::encode(Sha256::digest(recipient.to_lowercase().as_bytes()));
+    format!("<{}.v{}.{}.{}.{}@cassetto>", n.request_id, n.version, n.event.as_str(), channel, &h[..12])
+}
+
+fn vars(n: &Notice) -> Vars {
+    let mut v = Vars::new();
+    v.insert("protocollo", n.protocollo.clone());
+    v.insert("matricola", n.matricola.clone());
+    v.insert("oggetto", n.subject.clone());
+    v.insert("stato", n.status_label.clone());
+    v.insert("sede", n.sede_name.clone());
+    v.insert("sede_codice", n.sede_code.clone());
+    v.insert("sede_precedente", n.previous_sede_name.clone().unwrap_or_default());
+    v.insert("commento", n.comment.clone().unwrap_or_default());
+    v.insert("esito", n.esito_label.clone().unwrap_or_default());
+    v.insert("esito_testo", n.esito_text.clone().unwrap_or_default());
+    v
+}
+
+/// Writes the rows of `notice`; returns how many.
+pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let mut emails: Vec<String> = Vec::new();
+    let mut mobiles: Vec<String> = Vec::new();
+    let mut users = registry::users_for_matricola(db, &notice.matricola, "azienda").await?;
+    if !users.iter().any(|u| u.id == notice.sender_user_id) {
+        if let Some(sender) = registry::user_by_id(db, notice.sender_user_id).await?.filter(|u| u.active) {
+            users.insert(0, sender);
+        }
+    }
+    for u in &users {
+        if u.email_enabled {
+            if let Some(e) = u.email.as_deref().filter(|e| !e.is_empty()) {
+                emails.push(e.to_owned());
+            }
+        }
+        if u.sms_enabled && notice.event.has_sms() {
+            if let Some(m) = u.mobile.as_deref().filter(|m| !m.is_empty()) {
+                mobiles.push(m.to_owned());
+            }
+        }
+    }
+    if matches!(notice.event, Event::Registered | Event::Closed) {
+        if let Some(e) = registry::get_azienda(db, &notice.matricola).await?.and_then(|a| a.email) {
+            emails.push(e);
+        }
+    }
+    let mut seen = Vec::new();
+    emails.retain(|e| {
+        let k = e.to_lowercase();
+        let fresh = !seen.contains(&k);
+        seen.push(k);
+        fresh
+    });
+    mobiles.sort();
+    mobiles.dedup();
+
+    let v = vars(notice);
+    let mut rows = Vec::new();
+    if !emails.is_empty() {
+        let mail = templates::email(notice.event, &v);
+        for to in emails {
+            rows.push(outbox::NewMessage {
+                request_id: Some(notice.request_id.clone()),
+                event: notice.event.as_str().into(),
+                channel: "email".into(),
+                message_id: message_id(notice, "email", &to),
+                recipient: to,
+                subject: Some(mail.subject.clone()),
+                body: mail.text.clone(),
+                body_html: Some(mail.html.clone()),
+            });
+        }
+    }
+    if let Some(text) = templates::sms(notice.event, &v) {
+        for to in mobiles {
+            rows.push(outbox::NewMessage {
+                request_id: Some(notice.request_id.clone()),
+                event: notice.event.as_str().into(),
+                channel: "sms".into(),
+                message_id: message_id(notice, "sms", &to),
+                recipient: to,
+                subject: None,
+                body: text.clone(),
+                body_html: None,
+            });
+        }
+    }
+    let n = rows.len();
+    outbox::enqueue(db, rows, now).await?;
+    Ok(n)
+}

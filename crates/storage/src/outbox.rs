@@ -1,0 +1,139 @@
+//! The notification outbox: rows written in the transaction of the change that causes them,
+//! claimed by workers with a lease, marked sent, retried or failed.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, Statement,
+};
+
+use crate::entities::notification::{self, Column as C};
+
+pub const PENDING: &str = "pending";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+pub struct NewMessage {
+    pub request_id: Option<String>,
+    pub event: String,
+    pub channel: String,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub body_html: Option<String>,
+}
+
+pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: DateTime<Utc>) -> Result<(), DbErr> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    notification::Entity::insert_many(messages.into_iter().map(|m| notification::ActiveModel {
+        request_id: Set(m.request_id),
+        event: Set(m.event),
+        channel: Set(m.channel),
+        recipient: Set(m.recipient),
+        message_id: Set(m.message_id),
+        subject: Set(m.subject),
+        body: Set(m.body),
+        body_html: Set(m.body_html),
+        status: Set(PENDING.into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        last_error: Set(None),
+        ..Default::default()
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due rows for `worker` until `lease_until`: pending rows whose time has
+/// come, and rows whose previous claimer's lease ran out (a crashed worker). On PostgreSQL the
+/// rows are picked with `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same
+/// row; on SQLite the single writer serialises the claims.
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    limit: u64,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Vec<notification::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let (sql, values): (String, Vec<sea_orm::Value>) = match backend {
+        DbBackend::Postgres => (
+            "UPDATE notifications SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM notifications \
+                 WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $3) \
+                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING *"
+                .into(),
+            vec![worker.into(), lease_until.into(), now.into(), (limit as i64).into()],
+        ),
+        _ => (
+            "UPDATE notifications SET status = 'sending', locked_by = ?, locked_until = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM notifications \
+                 WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?) \
+                 ORDER BY next_attempt_at, id LIMIT ?) \
+             RETURNING *"
+                .into(),
+            vec![worker.into(), lease_until.into(), now.into(), now.into(), (limit as i64).into()],
+        ),
+    };
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut out = rows.iter().map(|r| notification::Model::from_query_result(r, "")).collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|m| m.id);
+    Ok(out)
+}
+
+/// Marks rows sent, if `worker` still holds them.
+pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64], worker: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let res = notification::Entity::update_many()
+        .col_expr(C::Status, Expr::value(SENT))
+        .col_expr(C::SentAt, Expr::value(now))
+        .col_expr(C::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::LastError, Expr::value(Option::<String>::None))
+        .filter(C::Id.is_in(ids.to_vec()))
+        .filter(C::LockedBy.eq(worker))
+        .filter(C::Status.eq(SENDING))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Puts a row back for another attempt at `next`, or marks it failed for good.
+pub async fn mark_unsent(
+    db: &impl ConnectionTrait,
+    id: i64,
+    worker: &str,
+    error: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let mut q = notification::Entity::update_many()
+        .col_expr(C::LastError, Expr::value(error.chars().take(1000).collect::<String>()))
+        .col_expr(C::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None));
+    q = match next {
+        Some(at) => q.col_expr(C::Status, Expr::value(PENDING)).col_expr(C::NextAttemptAt, Expr::value(at)),
+        None => q.col_expr(C::Status, Expr::value(FAILED)),
+    };
+    q.filter(C::Id.eq(id)).filter(C::LockedBy.eq(worker)).filter(C::Status.eq(SENDING)).exec(db).await?;
+    Ok(())
+}
+
+pub async fn for_request(db: &impl ConnectionTrait, request_id: &str) -> Result<Vec<notification::Model>, DbErr> {
+    notification::Entity::find().filter(C::RequestId.eq(request_id)).order_by_asc(C::Id).all(db).await
+}
+
+/// How many rows are waiting (pending or being sent), for tests and metrics.
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    notification::Entity::find().filter(C::Status.is_in([PENDING, SENDING])).count(db).await
+}

@@ -1,0 +1,360 @@
+//! Notifications: each event's e-mails and SMS through a real SMTP server and HTTP gateway on
+//! 127.0.0.1, outages, retries, failures, concurrent workers, preferences and the delivery log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use cassetto_notifications::{
+    transport::{MailSender, OutgoingEmail, SmsSender},
+    worker::Channels,
+    Worker, WorkerConfig,
+};
+use cassetto_storage::outbox;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::fakes::{wait_until, SmsGateway, SmtpServer};
+use crate::helpers::{generic, spawn_app_with, Backend, TestApp};
+
+fn fast(smtp: &str, sms: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("CASSETTO_SMTP_URL", smtp.to_owned()),
+        ("CASSETTO_SMS_URL", sms.to_owned()),
+        ("CASSETTO_WORKER_POLL_MS", "50".to_owned()),
+        ("CASSETTO_NOTIFY_BACKOFF_MS", "100".to_owned()),
+        ("CASSETTO_NOTIFY_MAX_ATTEMPTS", "30".to_owned()),
+    ])
+}
+
+async fn registry(app: &TestApp) {
+    use cassetto_domain::Role;
+    app.create_sede("7002", "Roma Tiburtino", true).await;
+    app.create_sede("2300", "Catanzaro", true).await;
+    app.create_azienda("7002000011", "7002").await;
+    app.create_user("rossi", Role::Azienda, None, &["7002000011"]).await;
+    app.create_user("op.roma", Role::Operatore, Some("7002"), &[]).await;
+}
+
+async fn set_prefs(app: &TestApp, token: &str, prefs: Value) {
+    let res = app.put_json("/api/v1/me/preferences", token, &prefs).await;
+    assert_eq!(res.status(), 200);
+}
+
+fn to(mails: &[crate::fakes::Mail], addr: &str, subject_part: &str) -> Vec<crate::fakes::Mail> {
+    mails.iter().filter(|m| m.to.contains(&addr.to_owned()) && m.text().contains(subject_part)).cloned().collect()
+}
+
+async fn each_event_sends_its_messages_with_their_texts(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let gw = SmsGateway::start(vec![]).await;
+    let app = spawn_app_with(backend, fast(&smtp.url(), &gw.url())).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    set_prefs(
+        &app,
+        &rossi,
+        json!({"email": "paghe@rossi.it", "mobile": "333 1234567", "email_enabled": true, "sms_enabled": true}),
+    )
+    .await;
+
+    let r = app.sent(&rossi, &generic("7002000011", "Verifica contributi")).await;
+    let (id, prot) = (r["id"].as_str().unwrap().to_owned(), r["protocollo"].as_str().unwrap().to_owned());
+    assert!(wait_until(10, || smtp.mails().len() >= 2 && gw.delivered().len() == 1).await, "registered not delivered");
+    let mails = smtp.mails();
+    let registered = to(&mails, "paghe@rossi.it", "protocollata");
+    assert_eq!(registered.len(), 1);
+    let text = registered[0].text();
+    assert!(text.contains(&prot) && text.contains("Roma Tiburtino") && text.contains("Verifica contributi"), "{text}");
+    assert!(registered[0].header("Message-ID").unwrap().contains(&format!("{id}.v1.registered.email")));
+    assert_eq!(to(&mails, "info@7002000011.example", "protocollata").len(), 1, "the company's registry address too");
+    let sms = gw.delivered();
+    assert_eq!(sms[0]["to"], "+393331234567");
+    assert!(sms[0]["text"].as_str().unwrap().contains(&prot));
+    assert!(sms[0]["text"].as_str().unwrap().chars().count() <= 160);
+
+    app.transition(&op, &id, &json!({"to": "in_carico", "comment": "Ci lavoriamo."}), None).await;
+    app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &op, &json!({"body": "Inviare le quietanze."})).await;
+    app.post_json(&format!("/api/v1/quesiti/{id}/comments"), &op, &json!({"body": "INTERNO", "internal": true})).await;
+    app.transition(
+        &op,
+        &id,
+        &json!({"to": "chiusa", "esito": {"code": "accolta", "text": "Posizione regolarizzata."}}),
+        None,
+    )
+    .await;
+
+    assert!(wait_until(10, || to(&smtp.mails(), "paghe@rossi.it", "").len() == 4 && gw.delivered().len() == 2).await);
+    let mails = smtp.mails();
+    assert_eq!(to(&mails, "paghe@rossi.it", "presa in carico").len(), 1);
+    assert_eq!(to(&mails, "paghe@rossi.it", "Inviare le quietanze.").len(), 1);
+    let closed = to(&mails, "paghe@rossi.it", "Posizione regolarizzata.");
+    assert_eq!(closed.len(), 1);
+    assert!(closed[0].text().contains("Esito: Accolta"));
+    assert!(!mails.iter().any(|m| m.text().contains("INTERNO")), "internal comments are never sent");
+    assert!(gw.delivered()[1]["text"].as_str().unwrap().contains("Esito: Accolta"));
+    let log: Value = app.get(&format!("/api/v1/requests/{id}/notifications"), &rossi).await.json().await.unwrap();
+    let log = log.as_array().unwrap();
+    assert!(log.iter().all(|n| n["status"] == "sent"), "{log:?}");
+    assert!(log.iter().any(|n| n["recipient"] == "p***@rossi.it"));
+    assert!(log.iter().any(|n| n["recipient"] == "+39333*****67"));
+    let events: Vec<&str> = log
+        .iter()
+        .filter(|n| n["channel"] == "email" && n["recipient"] == "p***@rossi.it")
+        .map(|n| n["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, vec!["registered", "taken_in_charge", "commented", "closed"]);
+}
+
+async fn rerouting_tells_the_sender(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let gw = SmsGateway::start(vec![]).await;
+    let app = spawn_app_with(backend, fast(&smtp.url(), &gw.url())).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let id = app.sent(&rossi, &generic("7002000011", "Da smistare")).await["id"].as_str().unwrap().to_owned();
+
+    app.post_json(
+        &format!("/api/v1/quesiti/{id}/reroute"),
+        &op,
+        &json!({"sede": "2300", "comment": "Competenza territoriale."}),
+    )
+    .await;
+
+    assert!(wait_until(10, || !to(&smtp.mails(), "rossi@example.it", "trasferita").is_empty()).await);
+    let m = &to(&smtp.mails(), "rossi@example.it", "trasferita")[0];
+    let text = m.text();
+    assert!(
+        text.contains("Roma Tiburtino") && text.contains("Catanzaro") && text.contains("Competenza territoriale."),
+        "{text}"
+    );
+}
+
+async fn an_smtp_outage_loses_nothing(backend: Backend) {
+    let mut first = SmtpServer::start().await;
+    let port = first.port;
+    first.stop();
+    let gw = SmsGateway::start(vec![]).await;
+    let app = spawn_app_with(backend, fast(&format!("smtp://127.0.0.1:{port}"), &gw.url())).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            app.sent(&rossi, &generic("7002000011", &format!("Durante il guasto {i}"))).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Let several attempts fail while the relay is down.
+    let mut log: Value;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        log = app.get(&format!("/api/v1/requests/{}/notifications", ids[0]), &rossi).await.json().await.unwrap();
+        if log[0]["attempts"].as_i64().unwrap_or(0) >= 2 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(log.as_array().unwrap().iter().all(|n| n["status"] != "sent"));
+    assert!(log[0]["attempts"].as_i64().unwrap() >= 2, "{log}");
+    assert!(log[0]["last_error"].as_str().unwrap_or("").contains("SMTP"), "{log}");
+
+    let back = SmtpServer::start_on(port).await;
+    assert!(wait_until(15, || back.mails().len() == 10).await, "only {} of 10 arrived", back.mails().len());
+    for id in &ids {
+        assert_eq!(
+            back.mails().iter().filter(|m| m.data.contains(id.as_str())).count(),
+            2,
+            "{id}: one to the user, one to the company"
+        );
+    }
+    assert_eq!(outbox::backlog(&app.db).await.unwrap(), 0);
+}
+
+async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let gw = SmsGateway::start(vec![500, 503]).await;
+    let app = spawn_app_with(backend, fast(&smtp.url(), &gw.url())).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    set_prefs(
+        &app,
+        &rossi,
+        json!({"email": null, "mobile": "+39 347 7654321", "email_enabled": false, "sms_enabled": true}),
+    )
+    .await;
+
+    let id = app.sent(&rossi, &generic("7002000011", "SMS")).await["id"].as_str().unwrap().to_owned();
+
+    assert!(wait_until(10, || gw.delivered().len() == 1).await);
+    assert_eq!(gw.attempts(), 3);
+    assert_eq!(gw.delivered()[0]["to"], "+393477654321");
+    let log: Value = app.get(&format!("/api/v1/requests/{id}/notifications"), &rossi).await.json().await.unwrap();
+    let sms = log.as_array().unwrap().iter().find(|n| n["channel"] == "sms").unwrap().clone();
+    assert_eq!((sms["status"].as_str(), sms["attempts"].as_i64()), (Some("sent"), Some(3)), "{sms}");
+}
+
+async fn a_permanently_failing_address_is_marked_failed_after_the_limit(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    smtp.reject("rossi@example.it");
+    let gw = SmsGateway::start(vec![]).await;
+    let mut env = fast(&smtp.url(), &gw.url());
+    env.insert("CASSETTO_NOTIFY_MAX_ATTEMPTS", "3".to_owned());
+    let app = spawn_app_with(backend, env).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+
+    let id = app.sent(&rossi, &generic("7002000011", "Indirizzo rifiutato")).await["id"].as_str().unwrap().to_owned();
+
+    let mut log: Value;
+    let done = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            log = app.get(&format!("/api/v1/requests/{id}/notifications"), &rossi).await.json().await.unwrap();
+            let settled = log.as_array().unwrap().iter().all(|n| n["status"] == "sent" || n["status"] == "failed");
+            if settled || std::time::Instant::now() > deadline {
+                break settled;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    assert!(done, "{log}");
+    let rows = log.as_array().unwrap();
+    let failed = rows.iter().find(|n| n["recipient"] == "r***@example.it").unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"], 3);
+    assert!(failed["last_error"].as_str().unwrap().contains("550"), "{failed}");
+    let company = rows.iter().find(|n| n["recipient"] == "i***@7002000011.example").unwrap();
+    assert_eq!(company["status"], "sent", "one bad address does not block the others");
+}
+
+async fn preferences_decide_the_channels(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let gw = SmsGateway::start(vec![]).await;
+    let app = spawn_app_with(backend, fast(&smtp.url(), &gw.url())).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    set_prefs(
+        &app,
+        &rossi,
+        json!({"email": "paghe@rossi.it", "mobile": "3331234567", "email_enabled": false, "sms_enabled": true}),
+    )
+    .await;
+
+    app.sent(&rossi, &generic("7002000011", "Solo SMS")).await;
+
+    assert!(wait_until(10, || gw.delivered().len() == 1 && smtp.mails().len() == 1).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(to(&smtp.mails(), "paghe@rossi.it", "").is_empty(), "e-mail disabled by the user");
+    assert_eq!(smtp.mails()[0].to, vec!["info@7002000011.example".to_owned()]);
+    assert_eq!(gw.delivered().len(), 1);
+}
+
+async fn without_relays_messages_are_written_to_files(backend: Backend) {
+    let app = spawn_app_with(backend, HashMap::from([("CASSETTO_WORKER_POLL_MS", "50".to_owned())])).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    set_prefs(
+        &app,
+        &rossi,
+        json!({"email": "paghe@rossi.it", "mobile": "3331234567", "email_enabled": true, "sms_enabled": true}),
+    )
+    .await;
+
+    let prot = app.sent(&rossi, &generic("7002000011", "Su file")).await["protocollo"].as_str().unwrap().to_owned();
+
+    let mail_dir = app.data_dir().join("mail");
+    let sms_dir = app.data_dir().join("sms");
+    let count = |d: &std::path::Path, ext: &str| {
+        std::fs::read_dir(d)
+            .map(|r| r.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == ext)).count())
+            .unwrap_or(0)
+    };
+    assert!(wait_until(10, || count(&mail_dir, "eml") == 2 && count(&sms_dir, "json") == 1).await);
+    let sms_file = std::fs::read_dir(&sms_dir).unwrap().next().unwrap().unwrap().path();
+    let sms: Value = serde_json::from_slice(&std::fs::read(sms_file).unwrap()).unwrap();
+    assert!(sms["text"].as_str().unwrap().contains(&prot));
+}
+
+/// Records what it is asked to send, by Message-ID.
+#[derive(Default, Clone)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+#[async_trait]
+impl MailSender for Recorder {
+    async fn send(&self, mail: &OutgoingEmail) -> anyhow::Result<()> {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        self.0.lock().unwrap().push(mail.message_id.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SmsSender for Recorder {
+    async fn send(&self, _to: &str, _text: &str, key: &str) -> anyhow::Result<()> {
+        self.0.lock().unwrap().push(key.to_owned());
+        Ok(())
+    }
+}
+
+async fn two_workers_never_send_the_same_row_twice(backend: Backend) {
+    let app = spawn_app_with(backend, HashMap::from([("CASSETTO_WORKER_POLL_MS", "3600000".to_owned())])).await;
+    let rows: Vec<outbox::NewMessage> = (0..300)
+        .map(|i| outbox::NewMessage {
+            request_id: None,
+            event: "registered".into(),
+            channel: "email".into(),
+            recipient: format!("u{i}@example.it"),
+            message_id: format!("<m{i}@cassetto>"),
+            subject: Some("s".into()),
+            body: "b".into(),
+            body_html: None,
+        })
+        .collect();
+    outbox::enqueue(&app.db, rows, chrono::Utc::now()).await.unwrap();
+    let recorder = Recorder::default();
+    let worker = |name: &str| {
+        let channels = Channels { mail: Arc::new(recorder.clone()), sms: Arc::new(recorder.clone()) };
+        let cfg = WorkerConfig { worker_id: name.to_owned(), batch: 20, ..Default::default() };
+        Worker::new(app.db.clone(), channels, cfg, Arc::new(tokio::sync::Notify::new()))
+    };
+    let (a, b) = (worker("a"), worker("b"));
+
+    let drain = |w: Worker| async move {
+        let mut handled = 0;
+        loop {
+            let n = w.run_once().await.unwrap();
+            if n == 0 {
+                break handled;
+            }
+            handled += n;
+        }
+    };
+    let (na, nb) = tokio::join!(drain(a), drain(b));
+
+    let sent = recorder.0.lock().unwrap().clone();
+    assert_eq!(na + nb, 300);
+    assert_eq!(sent.len(), 300, "a row was sent twice or lost");
+    let mut unique = sent.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 300);
+    assert!(na > 0 && nb > 0, "both workers took part ({na}, {nb})");
+    assert_eq!(outbox::backlog(&app.db).await.unwrap(), 0);
+}
+
+both!(
+    each_event_sends_its_messages_with_their_texts,
+    rerouting_tells_the_sender,
+    an_smtp_outage_loses_nothing,
+    a_gateway_error_is_retried_until_it_answers,
+    a_permanently_failing_address_is_marked_failed_after_the_limit,
+    preferences_decide_the_channels,
+    without_relays_messages_are_written_to_files,
+    two_workers_never_send_the_same_row_twice,
+);
