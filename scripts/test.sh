@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: lints, unit tests, and the integration suite on SQLite and on PostgreSQL
-# (127.0.0.1:5432, or CASSETTO_TEST_POSTGRES_URL) whenever it is reachable. In CI (CI=true)
-# PostgreSQL is required.
+# Runs every test: formatting and lints, the Rust unit and integration tests on SQLite and on
+# PostgreSQL (127.0.0.1:5432, or CASSETTO_TEST_POSTGRES_URL) whenever it is reachable, then the
+# web app's browser tests in headless Chromium. In CI (CI=true) PostgreSQL is required.
+# Installs what it needs (Debian packages, cargo tools, npm packages), idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,20 +13,39 @@ start_postgres_if_down
 if [ "${CI:-}" = "true" ]; then
     export CASSETTO_REQUIRE_POSTGRES=1
 fi
+target="${CARGO_TARGET_DIR:-target}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+
 echo "== cargo test (SQLite and PostgreSQL)"
-log=$(mktemp)
 set +e
-cargo test --workspace --all-targets 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+cargo test --workspace --all-targets 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
-passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log")
-failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log")
-rm -f "$log"
+
+echo "== web app build"
+scripts/build-frontend.sh
+
+echo "== browser tests (headless Chromium)"
+apt_install chromium
+have npm || apt_install nodejs npm
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+cargo build --bin cassetto
+set +e
+CASSETTO_BIN="$target/debug/cassetto" node --test --test-reporter=tap tests/browser/ 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+set -e
+
+rust_passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log")
+rust_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log")
+node_passed=$(awk '/^# pass / { s += $3 } END { print s + 0 }' "$log")
+node_failed=$(awk '/^# fail / { s += $3 } END { print s + 0 }' "$log")
 echo
-echo "cassetto: ${passed:-0} passed, ${failed:-0} failed"
+echo "cassetto: $((rust_passed + node_passed)) passed, $((rust_failed + node_failed)) failed"
 exit "$status"

@@ -27,7 +27,7 @@ pub struct ClientCredentials {
     pub client_secret: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
@@ -37,7 +37,7 @@ pub struct TokenResponse {
 }
 
 /// Who the caller is and what it may act for.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 pub struct Me {
     pub id: i32,
     pub username: String,

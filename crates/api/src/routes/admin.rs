@@ -36,7 +36,7 @@ fn created<T: serde::Serialize>(location: String, body: &T) -> HttpResponse {
     HttpResponse::Created().insert_header(("Location", location)).json(body)
 }
 
-/// Every sede, with its pilot flag.
+/// Every sede, with its pilot flag (also for operatori, who choose where to reroute).
 #[utoipa::path(
     tag = "Anagrafiche",
     responses(
@@ -47,7 +47,7 @@ fn created<T: serde::Serialize>(location: String, body: &T) -> HttpResponse {
 )]
 #[get("/admin/sedi")]
 async fn list_sedi(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<Vec<dto::Sede>>> {
-    caller.require(&[Role::Admin, Role::Supervisore])?;
+    caller.require(&[Role::Admin, Role::Supervisore, Role::Operatore])?;
     Ok(web::Json(store::list_sedi(&state.db).await?.into_iter().map(sede_dto).collect()))
 }
 
