@@ -8,6 +8,7 @@ mod m20261126_000001_create_registry;
 mod m20261126_000002_create_ambiti;
 mod m20261126_000003_create_requests;
 mod m20261126_000004_create_outbox_and_audit;
+mod m20261126_000005_create_webhooks;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_ambiti::Migration),
             Box::new(m20261126_000003_create_requests::Migration),
             Box::new(m20261126_000004_create_outbox_and_audit::Migration),
+            Box::new(m20261126_000005_create_webhooks::Migration),
         ]
     }
 }

@@ -169,10 +169,13 @@ struct GatewayShared {
     /// Statuses to answer, in order; 200 once exhausted.
     script: Mutex<Vec<u16>>,
     delivered: Mutex<Vec<serde_json::Value>>,
+    /// Every request that got a 2xx: lower-cased headers and raw body.
+    requests: Mutex<Vec<(std::collections::HashMap<String, String>, String)>>,
     attempts: Mutex<u32>,
 }
 
-/// An HTTP SMS gateway: `POST {"to","text"}`.
+/// An HTTP endpoint that records what it receives: the SMS gateway (`POST {"to","text"}`) and a
+/// webhook receiver alike.
 pub struct SmsGateway {
     pub port: u16,
     shared: Arc<GatewayShared>,
@@ -204,6 +207,10 @@ impl SmsGateway {
         self.shared.delivered.lock().unwrap().clone()
     }
 
+    pub fn requests(&self) -> Vec<(std::collections::HashMap<String, String>, String)> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
     pub fn attempts(&self) -> u32 {
         *self.shared.attempts.lock().unwrap()
     }
@@ -220,6 +227,7 @@ async fn http_session(sock: tokio::net::TcpStream, shared: Arc<GatewayShared>) -
     let mut r = BufReader::new(r);
     loop {
         let mut len = 0usize;
+        let mut headers = std::collections::HashMap::new();
         let mut line = String::new();
         if r.read_line(&mut line).await? == 0 {
             return Ok(());
@@ -229,6 +237,9 @@ async fn http_session(sock: tokio::net::TcpStream, shared: Arc<GatewayShared>) -
             r.read_line(&mut line).await?;
             if line == "\r\n" || line.is_empty() {
                 break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
             if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                 len = v.trim().parse().unwrap_or(0);
@@ -249,6 +260,7 @@ async fn http_session(sock: tokio::net::TcpStream, shared: Arc<GatewayShared>) -
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
                 shared.delivered.lock().unwrap().push(v);
             }
+            shared.requests.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
         }
         let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok");
         w.write_all(reply.as_bytes()).await?;

@@ -12,3 +12,4 @@ mod registry;
 mod requests;
 mod service;
 mod startup;
+mod webhooks;

@@ -319,12 +319,17 @@ async fn two_workers_never_send_the_same_row_twice(backend: Backend) {
             subject: Some("s".into()),
             body: "b".into(),
             body_html: None,
+            webhook_id: None,
         })
         .collect();
     outbox::enqueue(&app.db, rows, chrono::Utc::now()).await.unwrap();
     let recorder = Recorder::default();
     let worker = |name: &str| {
-        let channels = Channels { mail: Arc::new(recorder.clone()), sms: Arc::new(recorder.clone()) };
+        let channels = Channels {
+            mail: Arc::new(recorder.clone()),
+            sms: Arc::new(recorder.clone()),
+            webhook: Arc::new(cassetto_notifications::webhook::HttpWebhook::new().unwrap()),
+        };
         let cfg = WorkerConfig { worker_id: name.to_owned(), batch: 20, ..Default::default() };
         Worker::new(app.db.clone(), channels, cfg, Arc::new(tokio::sync::Notify::new()))
     };

@@ -28,6 +28,8 @@ pub async fn event(
         matricola: r.matricola.clone(),
         subject: r.subject.clone(),
         status_label: Status::parse(&r.status).map(|s| s.label().to_owned()).unwrap_or_default(),
+        status_code: r.status.clone(),
+        esito_code: r.esito_code.clone(),
         sede_code: r.sede_code.clone(),
         sede_name,
         previous_sede_name,

@@ -12,8 +12,26 @@ use utoipa::{
         title = "Cassetto — Comunicazione Bidirezionale",
         version = "1.0.0",
         description = "API del canale bidirezionale tra aziende, intermediari e sedi INPS: invio di richieste \
-            protocollate, archivio consultabile, lavorazione dei quesiti di back-office, notifiche. \
-            Gli errori sono `application/problem+json` (RFC 9457) con `detail` in italiano.",
+protocollate, archivio consultabile, lavorazione dei quesiti di back-office, notifiche e webhook.\n\n\
+Autenticazione: `POST /api/v1/auth/login` (persone) o `POST /api/v1/auth/token` (client credentials, \
+gestionali paghe), poi `Authorization: Bearer <token>`.\n\n\
+Gli errori sono `application/problem+json` (RFC 9457): `{type, title, status, detail, errors?}`, con `detail` \
+in italiano ed `errors` che nomina ogni campo non valido. Tipi (`type` = `/problems/<tipo>`):\n\n\
+| tipo | stato | significato |\n|---|---|---|\n\
+| `bad-request` | 400 | corpo o multipart malformato |\n\
+| `invalid-query` | 400 | parametro di ricerca sconosciuto, ripetuto o non valido |\n\
+| `unauthorized` | 401 | token assente, scaduto, alterato; credenziali errate |\n\
+| `forbidden` | 403 | il ruolo non consente l'operazione, o la matricola non è delegata |\n\
+| `sede-not-enabled` | 403 | la sede competente non è abilitata alla sperimentazione |\n\
+| `not-found` | 404 | la risorsa non esiste o non è visibile con queste credenziali |\n\
+| `conflict` | 409 | non consentito nello stato attuale (richiesta chiusa, transizione non ammessa, duplicato) |\n\
+| `precondition-failed` | 412 | `If-Match` con una versione superata |\n\
+| `payload-too-large` | 413 | file o corpo oltre il limite |\n\
+| `unsupported-media-type` | 415 | tipo di file rifiutato in base al contenuto, o Content-Type errato |\n\
+| `validation` | 422 | campi non validi, elencati in `errors` |\n\
+| `too-many-requests` | 429 | troppi tentativi di accesso: riprovare dopo `Retry-After` secondi |\n\
+| `unavailable` | 503 | base dati o spazio allegati non disponibili: riprovare |\n\
+| `internal` | 500 | errore interno (il dettaglio resta nei log del servizio) |",
     ),
     modifiers(&Security),
     security(("bearer" = [])),
@@ -21,6 +39,7 @@ use utoipa::{
         (name = "Autenticazione", description = "Accesso con password o credenziali client, profilo e preferenze"),
         (name = "Richieste", description = "Il lato di aziende e intermediari"),
         (name = "Back office", description = "La lavorazione dei quesiti nelle sedi e il monitoraggio"),
+        (name = "Webhook", description = "Notifiche firmate HMAC-SHA256 ai gestionali paghe (client API)"),
         (name = "Anagrafiche", description = "Sedi, aziende, utenti, deleghe, client API (amministratore)"),
         (name = "Servizio", description = "Salute, prontezza e metriche"),
     )

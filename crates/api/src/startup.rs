@@ -36,6 +36,7 @@ fn api_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     routes::requests::configure(cfg);
     routes::quesiti::configure(cfg);
     routes::stats::configure(cfg);
+    routes::webhooks::configure(cfg);
     routes::admin::configure(cfg);
 }
 

@@ -7,6 +7,7 @@ pub mod backoffice;
 pub mod problem;
 pub mod registry;
 pub mod requests;
+pub mod webhooks;
 
 pub use cassetto_domain::{EsitoCode, FieldType, Role, Status};
 pub use problem::{FieldError, Problem};

@@ -4,7 +4,7 @@
 //! of what its intermediario sent), each by the channels it enabled in its preferences; and,
 //! for registration and closing, the e-mail address of the azienda's registry entry.
 
-use cassetto_storage::{outbox, registry, ConnectionTrait, DbErr};
+use cassetto_storage::{outbox, registry, webhooks, ConnectionTrait, DbErr};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -20,10 +20,13 @@ pub struct Notice {
     pub matricola: String,
     pub subject: String,
     pub status_label: String,
+    /// `aperta`, `in_carico`, `chiusa`.
+    pub status_code: String,
     pub sede_code: String,
     pub sede_name: String,
     pub previous_sede_name: Option<String>,
     pub comment: Option<String>,
+    pub esito_code: Option<String>,
     pub esito_label: Option<String>,
     pub esito_text: Option<String>,
     pub sender_user_id: i32,
@@ -100,6 +103,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<U
                 subject: Some(mail.subject.clone()),
                 body: mail.text.clone(),
                 body_html: Some(mail.html.clone()),
+                webhook_id: None,
             });
         }
     }
@@ -114,8 +118,38 @@ pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<U
                 subject: None,
                 body: text.clone(),
                 body_html: None,
+                webhook_id: None,
             });
         }
+    }
+    for hook in webhooks::subscribed(db, &notice.matricola, notice.event.as_str()).await? {
+        let delivery = format!("{}.v{}.{}.{}", notice.request_id, notice.version, notice.event.as_str(), hook.id);
+        let payload = serde_json::json!({
+            "id": delivery,
+            "event": notice.event.as_str(),
+            "occurred_at": now,
+            "request": {
+                "id": notice.request_id,
+                "protocollo": notice.protocollo,
+                "matricola": notice.matricola,
+                "subject": notice.subject,
+                "status": notice.status_code,
+                "sede": {"code": notice.sede_code, "name": notice.sede_name},
+                "esito": notice.esito_code.as_ref().map(|c| serde_json::json!({"code": c, "text": notice.esito_text})),
+                "comment": notice.comment,
+            }
+        });
+        rows.push(outbox::NewMessage {
+            request_id: Some(notice.request_id.clone()),
+            event: notice.event.as_str().into(),
+            channel: "webhook".into(),
+            recipient: hook.url.clone(),
+            message_id: delivery,
+            subject: None,
+            body: payload.to_string(),
+            body_html: None,
+            webhook_id: Some(hook.id),
+        });
     }
     let n = rows.len();
     outbox::enqueue(db, rows, now).await?;

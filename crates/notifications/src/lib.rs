@@ -5,6 +5,7 @@
 pub mod enqueue;
 pub mod templates;
 pub mod transport;
+pub mod webhook;
 pub mod worker;
 
 pub use enqueue::{enqueue, Notice};

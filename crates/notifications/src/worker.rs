@@ -13,6 +13,7 @@ use rand::Rng;
 use tokio::sync::Notify;
 
 use crate::transport::{FileMailer, FileSms, HttpSms, MailSender, OutgoingEmail, SmsSender, SmtpMailer};
+use crate::webhook::HttpWebhook;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -52,6 +53,7 @@ fn uuid_like() -> String {
 pub struct Channels {
     pub mail: Arc<dyn MailSender>,
     pub sms: Arc<dyn SmsSender>,
+    pub webhook: Arc<HttpWebhook>,
 }
 
 impl Channels {
@@ -73,7 +75,7 @@ impl Channels {
             Some(url) => Arc::new(HttpSms::new(url)?),
             None => Arc::new(FileSms::new(data_dir.join("sms"))?),
         };
-        Ok(Self { mail, sms })
+        Ok(Self { mail, sms, webhook: Arc::new(HttpWebhook::new()?) })
     }
 }
 
@@ -98,7 +100,7 @@ impl Worker {
     }
 }
 
-async fn deliver(channels: Channels, row: notification::Model) -> anyhow::Result<()> {
+async fn deliver(channels: Channels, row: notification::Model, secret: Option<String>) -> anyhow::Result<()> {
     match row.channel.as_str() {
         "email" => {
             channels
@@ -113,6 +115,10 @@ async fn deliver(channels: Channels, row: notification::Model) -> anyhow::Result
                 .await
         }
         "sms" => channels.sms.send(&row.recipient, &row.body, &row.message_id).await,
+        "webhook" => {
+            let secret = secret.ok_or_else(|| anyhow::anyhow!("webhook eliminato"))?;
+            channels.webhook.send(&row.recipient, &row.message_id, &secret, &row.body).await
+        }
         other => Err(anyhow::anyhow!("canale sconosciuto: {other}")),
     }
 }
@@ -126,11 +132,15 @@ impl Worker {
         if rows.is_empty() {
             return Ok(0);
         }
+        let hook_ids: Vec<i32> = rows.iter().filter_map(|r| r.webhook_id).collect();
+        let secrets =
+            if hook_ids.is_empty() { vec![] } else { cassetto_storage::webhooks::secrets(&self.db, hook_ids).await? };
         let sends: Vec<_> = rows
             .into_iter()
             .map(|row| {
                 let channels = self.channels.clone();
-                async move { (row.id, row.attempts, deliver(channels, row).await) }
+                let secret = row.webhook_id.and_then(|id| secrets.iter().find(|s| s.0 == id).map(|s| s.1.clone()));
+                async move { (row.id, row.attempts, deliver(channels, row, secret).await) }
             })
             .collect();
         let results: Vec<(i64, i32, anyhow::Result<()>)> =

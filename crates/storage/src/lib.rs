@@ -10,6 +10,7 @@ pub mod registry;
 pub mod requests;
 pub mod stats;
 pub mod throttle;
+pub mod webhooks;
 
 use std::time::Duration;
 

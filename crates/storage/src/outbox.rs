@@ -23,6 +23,7 @@ pub struct NewMessage {
     pub subject: Option<String>,
     pub body: String,
     pub body_html: Option<String>,
+    pub webhook_id: Option<i32>,
 }
 
 pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: DateTime<Utc>) -> Result<(), DbErr> {
@@ -46,6 +47,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: 
         created_at: Set(now),
         sent_at: Set(None),
         last_error: Set(None),
+        webhook_id: Set(m.webhook_id),
         ..Default::default()
     }))
     .exec_without_returning(db)
@@ -136,4 +138,18 @@ pub async fn for_request(db: &impl ConnectionTrait, request_id: &str) -> Result<
 pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     notification::Entity::find().filter(C::Status.is_in([PENDING, SENDING])).count(db).await
+}
+
+/// The deliveries of a webhook, newest first.
+pub async fn for_webhook(
+    db: &impl ConnectionTrait,
+    webhook_id: i32,
+    limit: u64,
+) -> Result<Vec<notification::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    notification::Entity::find().filter(C::WebhookId.eq(webhook_id)).order_by_desc(C::Id).limit(limit).all(db).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<notification::Model>, DbErr> {
+    notification::Entity::find_by_id(id).one(db).await
 }

@@ -9,3 +9,4 @@ pub mod quesiti;
 pub mod requests;
 pub mod service;
 pub mod stats;
+pub mod webhooks;

@@ -16,3 +16,4 @@ pub mod request;
 pub mod request_history;
 pub mod sede;
 pub mod user;
+pub mod webhook;
