@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the Rust unit and integration tests on SQLite and on
 # PostgreSQL (127.0.0.1:5432, or CASSETTO_TEST_POSTGRES_URL) whenever it is reachable, then the
-# web app's browser tests in headless Chromium. In CI (CI=true) PostgreSQL is required.
+# web app's browser tests in headless Chromium, and Schemathesis against the OpenAPI document. In CI (CI=true) PostgreSQL is required.
 # Installs what it needs (Debian packages, cargo tools, npm packages), idempotently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,9 @@ set +e
 CASSETTO_BIN="$target/debug/cassetto" node --test --test-reporter=tap tests/browser/ 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
+
+echo "== schemathesis (every operation, against a server with demo data)"
+scripts/schemathesis.sh "$target/debug/cassetto" || status=1
 
 rust_passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log")
 rust_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log")

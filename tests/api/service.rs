@@ -46,6 +46,22 @@ async fn unknown_api_paths_are_problem_404(backend: Backend) {
     assert!(p.problem_type().ends_with("not-found"));
 }
 
+async fn a_wrong_method_is_405_with_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let put = app.client.put(app.url("/api/v1/requests")).send().await.unwrap();
+    let trace =
+        app.client.request(reqwest::Method::TRACE, app.url("/api/v1/admin/aziende/import")).send().await.unwrap();
+    let delete = app.client.delete(app.url("/healthz")).send().await.unwrap();
+
+    assert_eq!(put.headers()["allow"], "GET, POST");
+    expect_problem(put, 405).await;
+    assert_eq!(trace.headers()["allow"], "POST");
+    expect_problem(trace, 405).await;
+    assert_eq!(delete.headers()["allow"], "GET");
+    expect_problem(delete, 405).await;
+}
+
 async fn openapi_and_swagger_ui_are_served(backend: Backend) {
     let app = spawn_app(backend).await;
 
@@ -82,6 +98,7 @@ both!(
     metrics_count_requests_by_route_and_status,
     responses_carry_a_request_id_and_security_headers,
     unknown_api_paths_are_problem_404,
+    a_wrong_method_is_405_with_allow,
     openapi_and_swagger_ui_are_served,
     the_root_serves_a_page_in_italian,
 );

@@ -22,8 +22,8 @@ pub enum ApiError {
     SedeNotEnabled(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -67,7 +67,7 @@ impl ApiError {
             ApiError::Forbidden(_) => ("forbidden", "Operazione non consentita"),
             ApiError::SedeNotEnabled(_) => ("sede-not-enabled", "Sede non abilitata"),
             ApiError::NotFound(_) => ("not-found", "Risorsa non trovata"),
-            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Metodo non consentito"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Metodo non consentito"),
             ApiError::Conflict(_) => ("conflict", "Conflitto con lo stato attuale"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Versione non aggiornata"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Contenuto troppo grande"),
@@ -120,7 +120,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::SedeNotEnabled(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -141,6 +141,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                res.insert_header((header::ALLOW, allow.clone()));
             }
             ApiError::TooManyRequests { retry_after_s, .. } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod quesiti;
 pub mod registry;
 pub mod requests;
+pub mod route_table;
 pub mod routes;
 pub mod seed;
 pub mod settings;

@@ -46,13 +46,26 @@ impl Metrics {
 /// Records every request by its route pattern (never the raw path, which holds ids).
 pub async fn track(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let start = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().as_str().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    let mut res = next.call(req).await?;
+    let res = next.call(req).await?;
+    // actix answers a wrong method on a single-method resource with a bare 405: make it a
+    // problem with `Allow`.
+    let mut res = if res.status() == actix_web::http::StatusCode::METHOD_NOT_ALLOWED
+        && !res.headers().contains_key(actix_web::http::header::ALLOW)
+    {
+        let table = res.request().app_data::<web::Data<crate::route_table::RouteTable>>().cloned();
+        let allowed = table.map(|t| t.allowed(res.request().path())).unwrap_or_default();
+        let err = crate::spa::method_not_allowed(res.request().method().as_str(), &allowed);
+        let (req, _) = res.into_parts();
+        ServiceResponse::new(req, actix_web::ResponseError::error_response(&err)).map_into_right_body()
+    } else {
+        res.map_into_left_body()
+    };
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     if let Some(m) = metrics {
         let status = res.status().as_u16().to_string();

@@ -48,6 +48,69 @@ pub struct ApiDoc;
 
 struct Security;
 
+/// Adds the answers every operation may give whatever its handler: 400 and 415 to those with
+/// a body, 400 to those with query parameters, 401 to those that need a token.
+pub struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::ParameterIn, ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // Unique, stable operation ids from method and path (`get_requests_by_id_history`),
+            // for client generators: handler names repeat across modules.
+            let slug = path
+                .trim_start_matches("/api/v1")
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(param) => format!("by_{param}"),
+                    None => s.replace(['-', '.'], "_"),
+                })
+                .collect::<Vec<_>>()
+                .join("_");
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ] {
+                let Some(op) = op else { continue };
+                op.operation_id = Some(format!("{method}_{slug}"));
+                let has_body = op.request_body.is_some();
+                let has_query = op
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|ps| ps.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query)));
+                let public = op.security.as_ref().is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+                let responses = &mut op.responses.responses;
+                if has_body || has_query {
+                    responses
+                        .entry("400".into())
+                        .or_insert_with(|| problem("Richiesta malformata o parametri non validi").into());
+                }
+                if has_body {
+                    responses.entry("415".into()).or_insert_with(|| problem("Content-Type non supportato").into());
+                }
+                if !public {
+                    responses
+                        .entry("401".into())
+                        .or_insert_with(|| problem("Token assente, scaduto o non valido").into());
+                }
+            }
+        }
+    }
+}
+
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);

@@ -30,6 +30,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
 /// Everything no route matched: a 404 problem under `/api`, the app's `index.html` elsewhere.
 pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let path = req.path();
+    if let Some(table) = req.app_data::<web::Data<crate::route_table::RouteTable>>() {
+        let allowed = table.allowed(path);
+        if !allowed.is_empty() {
+            return Err(method_not_allowed(req.method().as_str(), &allowed).into());
+        }
+    }
     if path.starts_with("/api/") || path == "/api" {
         return Err(ApiError::NotFound(format!(
             "nessuna risorsa a questo indirizzo ({} {})",
@@ -47,4 +53,15 @@ pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> actix_web
 
 fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(120).collect()
+}
+
+pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
+    ApiError::MethodNotAllowed {
+        detail: format!(
+            "il metodo {} non è consentito a questo indirizzo: usare {}",
+            short(method),
+            allowed.join(", ")
+        ),
+        allow: allowed.join(", "),
+    }
 }

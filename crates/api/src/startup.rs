@@ -42,12 +42,13 @@ fn api_routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document as the server serves it at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(scope("/api/v1").configure(api_routes))
         .configure(routes::service::configure)
         .split_for_parts();
+    utoipa::Modify::modify(&crate::openapi::StandardResponses, &mut api);
     api
 }
 
@@ -82,6 +83,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("applicazione delle migrazioni non riuscita")?;
         let metrics = web::Data::new(Metrics::new()?);
+        let document = openapi();
+        let routes = web::Data::new(crate::route_table::RouteTable::from_openapi(&document));
         let spa_dir = settings.spa_dir.clone();
         let workers = settings.workers;
         let run_worker = settings.run_worker;
@@ -110,11 +113,13 @@ impl Application {
             });
         }
         let server = HttpServer::new(move || {
-            let (app, api) = App::new()
+            let api = document.clone();
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(routes.clone())
                 .app_data(crate::extract::query_config())
                 .app_data(crate::extract::path_config())
                 .app_data(crate::extract::form_config())

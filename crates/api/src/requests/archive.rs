@@ -20,14 +20,18 @@ const MAX_PARAMS: usize = 40;
 #[allow(dead_code)]
 pub struct ArchiveParams {
     /// Only this matricola (10 digits).
+    #[param(pattern = r"^[0-9]{10}$")]
     matricola: Option<String>,
     /// Part of the subject, case-insensitive.
+    #[param(max_length = 200)]
     subject: Option<String>,
     /// Repeatable: `status=aperta&status=in_carico`.
     status: Option<Vec<Status>>,
     /// An ambito code.
+    #[param(pattern = r"^[A-Z0-9_]{1,40}$")]
     ambito: Option<String>,
     /// The exact protocol stamp.
+    #[param(pattern = r"^INPS\.[0-9]{4}\.[0-3][0-9]/[01][0-9]/[0-9]{4}\.[0-9]{7,}$")]
     protocollo: Option<String>,
     /// Opened on or after this day (`YYYY-MM-DD`, Italian calendar).
     opened_from: Option<NaiveDate>,
@@ -38,8 +42,10 @@ pub struct ArchiveParams {
     /// Last updated on or before this day.
     updated_to: Option<NaiveDate>,
     /// `updated_at`, `-updated_at` (default), `created_at`, `-created_at`.
+    #[param(pattern = r"^-?(updated_at|created_at)$")]
     sort: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -51,6 +57,7 @@ pub struct ArchiveParams {
 #[allow(dead_code)]
 pub struct QuesitiParams {
     /// Only this sede (supervisore and admin).
+    #[param(pattern = r"^[0-9]{4}$")]
     sede: Option<String>,
     /// `me`, `none`, or a username.
     assigned: Option<String>,

@@ -114,7 +114,8 @@ async fn patch_sede(
 struct AziendeQuery {
     /// Only the aziende of this sede.
     sede: Option<String>,
-    /// At most 500, default 100.
+    /// 1 to 500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -137,7 +138,13 @@ async fn list_aziende(
     q: web::Query<AziendeQuery>,
 ) -> ApiResult<web::Json<dto::AziendePage>> {
     caller.require(&[Role::Admin, Role::Supervisore])?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::InvalidQuery(vec![cassetto_dto::FieldError {
+            field: "limit".into(),
+            message: "deve essere un numero da 1 a 500".into(),
+        }]));
+    }
     let (items, total) = store::list_aziende(&state.db, q.sede.as_deref(), q.cursor.as_deref(), limit).await?;
     let next_cursor = (items.len() as u64 == limit).then(|| items.last().map(|a| a.matricola.clone())).flatten();
     Ok(web::Json(dto::AziendePage { items: items.into_iter().map(azienda_dto).collect(), total, next_cursor }))
