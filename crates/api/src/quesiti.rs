@@ -146,6 +146,41 @@ async fn check_assignee(state: &AppState, caller: &Caller, r: &request::Model) -
     }
 }
 
+/// The quesito about to be changed by the caller, and its status: the caller works quesiti
+/// (operatore or admin) and sees this one, `If-Match` is current, and a quesito in charge is
+/// changed only by its assignee.
+async fn for_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+) -> ApiResult<(request::Model, Status)> {
+    require_worker(caller)?;
+    let r = visible(state, caller, id).await?;
+    check_if_match(if_match, r.version)?;
+    let status = status_of(&r)?;
+    if status == Status::InCarico {
+        check_assignee(state, caller, &r).await?;
+    }
+    Ok((r, status))
+}
+
+/// Applies a change unless someone else changed the quesito since it was read (412).
+async fn apply_or_stale(
+    txn: &impl cassetto_storage::ConnectionTrait,
+    r: &request::Model,
+    change: Change,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    if store::apply_change(txn, &r.id, r.version, change, at).await? {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed(
+            "il quesito è stato modificato da un altro utente nel frattempo: ricaricarlo e riprovare".into(),
+        ))
+    }
+}
+
 /// Applies a status change, with its history entry and audit record, in one transaction.
 pub async fn transition(
     state: &AppState,
@@ -154,14 +189,8 @@ pub async fn transition(
     input: TransitionRequest,
     if_match: Option<&str>,
 ) -> ApiResult<Quesito> {
-    require_worker(caller)?;
-    let r = visible(state, caller, id).await?;
-    check_if_match(if_match, r.version)?;
-    let from = status_of(&r)?;
+    let (r, from) = for_change(state, caller, id, if_match).await?;
     let to = from.transition(input.to).map_err(|e| ApiError::Conflict(e.to_string()))?;
-    if from == Status::InCarico {
-        check_assignee(state, caller, &r).await?;
-    }
     let mut errs = FieldErrors::default();
     errs.validate(&input);
     let comment = clean_comment(input.comment.as_deref(), &mut errs, "comment");
@@ -207,11 +236,7 @@ pub async fn transition(
         }
     };
     let txn = cassetto_storage::begin_write(&state.db).await?;
-    if !store::apply_change(&txn, &r.id, r.version, change, at).await? {
-        return Err(ApiError::PreconditionFailed(
-            "il quesito è stato modificato da un altro utente nel frattempo: ricaricarlo e riprovare".into(),
-        ));
-    }
+    apply_or_stale(&txn, &r, change, at).await?;
     store::add_history(&txn, history(caller, &r, from, to, comment.clone(), at)).await?;
     let event = match to {
         Status::InCarico => Some(cassetto_notifications::Event::TakenInCharge),
@@ -245,15 +270,9 @@ pub async fn reroute(
     input: RerouteRequest,
     if_match: Option<&str>,
 ) -> ApiResult<Quesito> {
-    require_worker(caller)?;
-    let r = visible(state, caller, id).await?;
-    check_if_match(if_match, r.version)?;
-    let from = status_of(&r)?;
+    let (r, from) = for_change(state, caller, id, if_match).await?;
     if from.is_closed() {
         return Err(ApiError::Conflict("il quesito è chiuso: non può essere smistato".into()));
-    }
-    if from == Status::InCarico {
-        check_assignee(state, caller, &r).await?;
     }
     let mut errs = FieldErrors::default();
     errs.validate(&input);
@@ -292,11 +311,7 @@ pub async fn reroute(
         sede_code: Some(target.code.clone()),
         ..Default::default()
     };
-    if !store::apply_change(&txn, &r.id, r.version, change, at).await? {
-        return Err(ApiError::PreconditionFailed(
-            "il quesito è stato modificato da un altro utente nel frattempo: ricaricarlo e riprovare".into(),
-        ));
-    }
+    apply_or_stale(&txn, &r, change, at).await?;
     let mut entry = history(caller, &r, from, Status::Aperta, comment.clone(), at);
     entry.from_sede = Some(r.sede_code.clone());
     entry.to_sede = Some(target.code.clone());
