@@ -213,7 +213,7 @@ pub async fn read_multipart(mut mp: Multipart, max_file_bytes: u64, temp_path: P
                     let w = writer.as_ref().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("writer")))?;
                     w.send(Msg::Start { name: name.clone(), deflate: deflatable(&detected) }).await?;
                     let mut hasher = Sha256::new();
-                    let too_big = |_: u64| {
+                    let too_big = || {
                         ApiError::PayloadTooLarge(format!(
                             "il file «{name}» supera il limite di {} MB per allegato",
                             max_file_bytes / (1024 * 1024)
@@ -221,7 +221,7 @@ pub async fn read_multipart(mut mp: Multipart, max_file_bytes: u64, temp_path: P
                     };
                     for chunk in pending {
                         if size > max_file_bytes {
-                            return Err(too_big(size));
+                            return Err(too_big());
                         }
                         hasher.update(&chunk);
                         w.send(Msg::Data(chunk)).await?;
@@ -234,7 +234,7 @@ pub async fn read_multipart(mut mp: Multipart, max_file_bytes: u64, temp_path: P
                         let chunk = chunk.map_err(|_| ApiError::BadRequest("file non leggibile".into()))?;
                         size += chunk.len() as u64;
                         if size > max_file_bytes {
-                            return Err(too_big(size));
+                            return Err(too_big());
                         }
                         hasher.update(&chunk);
                         w.send(Msg::Data(chunk)).await?;
