@@ -5,6 +5,7 @@ mod fakes;
 mod helpers;
 
 mod auth;
+mod authorization;
 mod migrations;
 mod notifications;
 mod quesiti;

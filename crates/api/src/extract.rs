@@ -9,13 +9,21 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// Largest JSON body accepted (the multipart create has its own limits).
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
-/// A JSON body, deserialised and validated.
-pub struct ValidJson<T>(pub T);
+/// A JSON body, deserialised and validated. The outcome is kept for the handler, which reads
+/// it with `value()` after checking who the caller is: authorization answers before validation,
+/// so a caller without the right never learns how a valid body would look.
+pub struct ValidJson<T>(ApiResult<T>);
+
+impl<T> ValidJson<T> {
+    pub fn value(self) -> ApiResult<T> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
@@ -24,16 +32,25 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let parsed = JsonBody::<T>::from_request(req, payload);
         Box::pin(async move {
-            let JsonBody(value) = parsed.await?;
-            value.validate()?;
-            Ok(ValidJson(value))
+            let outcome = match parsed.await {
+                Ok(body) => body.value().and_then(|v| v.validate().map(|_| v).map_err(ApiError::from)),
+                Err(e) => Err(e),
+            };
+            Ok(ValidJson(outcome))
         })
     }
 }
 
 /// A JSON body, deserialised only: for handlers whose service validates it, so that every
-/// invalid field (the DTO's rules and the registry's) is reported in one answer.
-pub struct JsonBody<T>(pub T);
+/// invalid field (the DTO's rules and the registry's) is reported in one answer. Read with
+/// `value()` after the authorization checks, like `ValidJson`.
+pub struct JsonBody<T>(ApiResult<T>);
+
+impl<T> JsonBody<T> {
+    pub fn value(self) -> ApiResult<T> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
@@ -48,13 +65,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .to_ascii_lowercase();
         let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type.starts_with("application/json") {
-                return Err(ApiError::UnsupportedMediaType(
-                    "il corpo della richiesta deve essere JSON (Content-Type: application/json)".into(),
-                ));
+            let outcome = async {
+                if !content_type.starts_with("application/json") {
+                    return Err(ApiError::UnsupportedMediaType(
+                        "il corpo della richiesta deve essere JSON (Content-Type: application/json)".into(),
+                    ));
+                }
+                let bytes = read_limited(&mut payload, MAX_JSON_BYTES).await?;
+                parse_json::<T>(&bytes)
             }
-            let bytes = read_limited(&mut payload, MAX_JSON_BYTES).await?;
-            Ok(JsonBody(parse_json::<T>(&bytes)?))
+            .await;
+            Ok(JsonBody(outcome))
         })
     }
 }

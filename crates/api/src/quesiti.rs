@@ -331,6 +331,12 @@ pub async fn reroute(
     quesito(state, &r.id).await
 }
 
+/// The caller works quesiti and sees this one (checked before reading the body of a change).
+pub async fn authorize_change(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+    require_worker(caller)?;
+    visible(state, caller, id).await.map(|_| ())
+}
+
 /// Who may comment from the back office.
 pub fn require_commenter(caller: &Caller) -> ApiResult<()> {
     require_worker(caller)

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Statement,
+    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, Statement,
 };
 
 use crate::entities::notification::{self, Column as C};
@@ -58,38 +60,62 @@ pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: 
 /// Claims up to `limit` due rows for `worker` until `lease_until`: pending rows whose time has
 /// come, and rows whose previous claimer's lease ran out (a crashed worker). On PostgreSQL the
 /// rows are picked with `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same
-/// row; on SQLite the single writer serialises the claims.
+/// row; on SQLite an immediate (write-locked) transaction serialises the claims.
 pub async fn claim_due(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     worker: &str,
     limit: u64,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<Vec<notification::Model>, DbErr> {
     let backend = db.get_database_backend();
-    let (sql, values): (String, Vec<sea_orm::Value>) = match backend {
-        DbBackend::Postgres => (
+    if backend == DbBackend::Postgres {
+        let sql =
             "UPDATE notifications SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM notifications \
                  WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $3) \
                  ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING *"
-                .into(),
-            vec![worker.into(), lease_until.into(), now.into(), (limit as i64).into()],
-        ),
-        _ => (
-            "UPDATE notifications SET status = 'sending', locked_by = ?, locked_until = ?, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM notifications \
-                 WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?) \
-                 ORDER BY next_attempt_at, id LIMIT ?) \
-             RETURNING *"
-                .into(),
-            vec![worker.into(), lease_until.into(), now.into(), now.into(), (limit as i64).into()],
-        ),
+             RETURNING *";
+        let values: Vec<sea_orm::Value> = vec![worker.into(), lease_until.into(), now.into(), (limit as i64).into()];
+        let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let mut out =
+            rows.iter().map(|r| notification::Model::from_query_result(r, "")).collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(|m| m.id);
+        return Ok(out);
+    }
+    // SQLite: select, update and read back inside one write transaction (sqlx's SQLite driver
+    // mis-sizes `RETURNING *` rows of tables altered by a migration).
+    let txn = crate::begin_write(db).await?;
+    let due = sea_orm::Condition::any()
+        .add(sea_orm::Condition::all().add(C::Status.eq(PENDING)).add(C::NextAttemptAt.lte(now)))
+        .add(sea_orm::Condition::all().add(C::Status.eq(SENDING)).add(C::LockedUntil.lt(now)));
+    let ids: Vec<i64> = {
+        use sea_orm::QuerySelect;
+        notification::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(due)
+            .order_by_asc(C::NextAttemptAt)
+            .order_by_asc(C::Id)
+            .limit(limit)
+            .into_tuple()
+            .all(&txn)
+            .await?
     };
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    let mut out = rows.iter().map(|r| notification::Model::from_query_result(r, "")).collect::<Result<Vec<_>, _>>()?;
-    out.sort_by_key(|m| m.id);
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(vec![]);
+    }
+    notification::Entity::update_many()
+        .col_expr(C::Status, Expr::value(SENDING))
+        .col_expr(C::LockedBy, Expr::value(worker))
+        .col_expr(C::LockedUntil, Expr::value(lease_until))
+        .col_expr(C::Attempts, Expr::col(C::Attempts).add(1))
+        .filter(C::Id.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    let out = notification::Entity::find().filter(C::Id.is_in(ids)).order_by_asc(C::Id).all(&txn).await?;
+    txn.commit().await?;
     Ok(out)
 }
 

@@ -66,7 +66,7 @@ async fn list_sedi(state: web::Data<AppState>, caller: Caller) -> ApiResult<web:
 #[post("/admin/sedi")]
 async fn create_sede(state: web::Data<AppState>, caller: Caller, body: JsonBody<dto::Sede>) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    let sede = registry::create_sede(&state.db, &caller.actor(), body.0).await?;
+    let sede = registry::create_sede(&state.db, &caller.actor(), body.value()?).await?;
     Ok(created(format!("/api/v1/admin/sedi/{}", sede.code), &sede))
 }
 
@@ -94,7 +94,7 @@ async fn patch_sede(
     let code = SedeCode::parse(&code).map_err(|_| ApiError::not_found())?;
     let current = store::get_sede(&state.db, code.as_str()).await?.ok_or_else(ApiError::not_found)?;
     let before = (current.name.clone(), current.pilot);
-    let patch = body.0;
+    let patch = body.value()?;
     let txn = cassetto_storage::begin_write(&state.db).await?;
     let updated = store::update_sede(&txn, current, patch.name.as_deref().map(str::trim), patch.pilot).await?;
     audit::record(
@@ -169,7 +169,7 @@ async fn create_azienda(
     body: JsonBody<dto::Azienda>,
 ) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    let a = registry::create_azienda(&state.db, &caller.actor(), body.0).await?;
+    let a = registry::create_azienda(&state.db, &caller.actor(), body.value()?).await?;
     Ok(created(format!("/api/v1/admin/aziende/{}", a.matricola), &a))
 }
 
@@ -194,7 +194,7 @@ async fn patch_azienda(
     body: JsonBody<dto::AziendaPatch>,
 ) -> ApiResult<web::Json<dto::Azienda>> {
     admin(&caller)?;
-    registry::update_azienda(&state.db, &caller.actor(), &matricola, body.0)
+    registry::update_azienda(&state.db, &caller.actor(), &matricola, body.value()?)
         .await?
         .map(web::Json)
         .ok_or_else(ApiError::not_found)
@@ -311,7 +311,7 @@ async fn create_user(
     body: JsonBody<dto::NewUser>,
 ) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    let u = registry::create_user(&state.db, &caller.actor(), body.0).await?;
+    let u = registry::create_user(&state.db, &caller.actor(), body.value()?).await?;
     Ok(created(format!("/api/v1/admin/users/{}", u.username), &u))
 }
 
@@ -334,7 +334,7 @@ async fn create_delega(
     body: ValidJson<dto::Delega>,
 ) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    let d = registry::add_delega(&state.db, &caller.actor(), body.0).await?;
+    let d = registry::add_delega(&state.db, &caller.actor(), body.value()?).await?;
     Ok(created(format!("/api/v1/admin/deleghe/{}/{}", d.username, d.matricola), &d))
 }
 
@@ -386,6 +386,6 @@ async fn create_api_client(
     body: ValidJson<dto::NewApiClient>,
 ) -> ApiResult<HttpResponse> {
     admin(&caller)?;
-    let c = registry::create_api_client(&state.db, &caller.actor(), body.0).await?;
+    let c = registry::create_api_client(&state.db, &caller.actor(), body.value()?).await?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(c))
 }

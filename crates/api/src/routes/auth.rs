@@ -72,7 +72,7 @@ where
 )]
 #[post("/auth/login")]
 async fn login(state: web::Data<AppState>, body: ValidJson<LoginRequest>) -> ApiResult<HttpResponse> {
-    let req = body.0;
+    let req = body.value()?;
     let key = format!("user:{}", req.username.trim().to_lowercase());
     let username = req.username.trim().to_lowercase();
     let access_token = guarded(&state, &key, || async {

@@ -84,7 +84,7 @@ async fn put_preferences(
     caller: Caller,
     body: ValidJson<Preferences>,
 ) -> ApiResult<web::Json<Preferences>> {
-    let p = body.0;
+    let p = body.value()?;
     let mut errs = FieldErrors::default();
     let email = p.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
     let mobile = match p.mobile.as_deref().map(str::trim).filter(|m| !m.is_empty()) {

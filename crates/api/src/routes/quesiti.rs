@@ -114,7 +114,8 @@ async fn transition(
     req: HttpRequest,
     body: JsonBody<TransitionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let q = quesiti::transition(&state, &caller, &id, body.0, if_match(&req).as_deref()).await?;
+    quesiti::authorize_change(&state, &caller, &id).await?;
+    let q = quesiti::transition(&state, &caller, &id, body.value()?, if_match(&req).as_deref()).await?;
     Ok(with_etag(q))
 }
 
@@ -141,7 +142,8 @@ async fn comment(
 ) -> ApiResult<HttpResponse> {
     quesiti::require_commenter(&caller)?;
     let r = quesiti::visible(&state, &caller, &id).await?;
-    let c = requests::add_comment(&state, &caller, &r, &body.0.body, body.0.internal).await?;
+    let input = body.value()?;
+    let c = requests::add_comment(&state, &caller, &r, &input.body, input.internal).await?;
     Ok(HttpResponse::Created().json(c))
 }
 
@@ -172,7 +174,8 @@ async fn reroute(
     req: HttpRequest,
     body: JsonBody<RerouteRequest>,
 ) -> ApiResult<HttpResponse> {
-    let q = quesiti::reroute(&state, &caller, &id, body.0, if_match(&req).as_deref()).await?;
+    quesiti::authorize_change(&state, &caller, &id).await?;
+    let q = quesiti::reroute(&state, &caller, &id, body.value()?, if_match(&req).as_deref()).await?;
     Ok(with_etag(q))
 }
 

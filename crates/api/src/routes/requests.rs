@@ -248,7 +248,7 @@ async fn add_comment(
     body: ValidJson<NewComment>,
 ) -> ApiResult<HttpResponse> {
     let r = requests::visible_to_sender(&state, &caller, &id).await?;
-    let c = requests::add_comment(&state, &caller, &r, &body.0.body, false).await?;
+    let c = requests::add_comment(&state, &caller, &r, &body.value()?.body, false).await?;
     Ok(HttpResponse::Created().json(c))
 }
 

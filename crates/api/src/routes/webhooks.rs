@@ -68,7 +68,7 @@ fn check_url(raw: &str, errs: &mut FieldErrors) {
 #[post("/webhooks")]
 async fn create(state: web::Data<AppState>, caller: Caller, body: JsonBody<NewWebhook>) -> ApiResult<HttpResponse> {
     let client = client_id(&state, &caller).await?;
-    let input = body.0;
+    let input = body.value()?;
     let mut errs = FieldErrors::default();
     errs.validate(&input);
     check_url(&input.url, &mut errs);
