@@ -25,6 +25,21 @@ fn method_name(m: &HttpMethod) -> &'static str {
     }
 }
 
+/// The methods a path item serves.
+fn methods_of(item: &utoipa::openapi::PathItem) -> Vec<&'static str> {
+    [
+        (HttpMethod::Get, item.get.is_some()),
+        (HttpMethod::Post, item.post.is_some()),
+        (HttpMethod::Put, item.put.is_some()),
+        (HttpMethod::Delete, item.delete.is_some()),
+        (HttpMethod::Patch, item.patch.is_some()),
+    ]
+    .iter()
+    .filter(|(_, served)| *served)
+    .map(|(m, _)| method_name(m))
+    .collect()
+}
+
 impl RouteTable {
     pub fn from_openapi(api: &OpenApi) -> Self {
         let mut routes = Vec::new();
@@ -34,19 +49,7 @@ impl RouteTable {
                 .filter(|s| !s.is_empty())
                 .map(|s| if s.starts_with('{') { Segment::Param } else { Segment::Literal(s.to_owned()) })
                 .collect();
-            let mut methods = Vec::new();
-            for (m, op) in [
-                (HttpMethod::Get, &item.get),
-                (HttpMethod::Post, &item.post),
-                (HttpMethod::Put, &item.put),
-                (HttpMethod::Delete, &item.delete),
-                (HttpMethod::Patch, &item.patch),
-            ] {
-                if op.is_some() {
-                    methods.push(method_name(&m));
-                }
-            }
-            routes.push((segments, methods));
+            routes.push((segments, methods_of(item)));
         }
         Self { routes }
     }
@@ -85,20 +88,10 @@ impl RouteTable {
 
     /// Every (method, path pattern) pair, for tests that must cover each endpoint.
     pub fn all(api: &OpenApi) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        for (path, item) in api.paths.paths.iter() {
-            for (m, op) in [
-                (HttpMethod::Get, &item.get),
-                (HttpMethod::Post, &item.post),
-                (HttpMethod::Put, &item.put),
-                (HttpMethod::Delete, &item.delete),
-                (HttpMethod::Patch, &item.patch),
-            ] {
-                if op.is_some() {
-                    out.push((method_name(&m), path.clone()));
-                }
-            }
-        }
-        out
+        api.paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| methods_of(item).into_iter().map(move |m| (m, path.clone())))
+            .collect()
     }
 }
