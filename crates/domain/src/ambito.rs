@@ -44,13 +44,6 @@ impl FieldType {
     }
 }
 
-/// A field that failed validation, with an Italian message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    pub field: String,
-    pub message: String,
-}
-
 /// A parsed `YYYY-MM` period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Period {

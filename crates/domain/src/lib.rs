@@ -11,7 +11,7 @@ pub mod protocollo;
 pub mod role;
 pub mod status;
 
-pub use ambito::{FieldType, FieldViolation};
+pub use ambito::FieldType;
 pub use ids::{mask_email, mask_middle, CodiceFiscale, Matricola, Mobile, ParseError, SedeCode, Username};
 pub use protocollo::{italian_date, italian_day_start, Protocollo};
 pub use role::Role;

@@ -6,7 +6,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict, Query},
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    QuerySelect, Select,
 };
 
 use crate::entities::{attachment, comment, idempotency_key, protocol_counter, request, request_history};
@@ -298,11 +298,6 @@ pub async fn search(
     let order = if sort.descending { Order::Desc } else { Order::Asc };
     let items = q.order_by(col, order.clone()).order_by(request::Column::Id, order).limit(limit).all(db).await?;
     Ok((items, total))
-}
-
-/// The SQL of a search, for benchmarks and query-plan checks.
-pub fn search_sql(backend: sea_orm::DbBackend, scope: &Scope, filters: &Filters) -> String {
-    filtered(scope, filters).build(backend).to_string()
 }
 
 /// Request ids among `ids` that exist (for the attachment store's orphan sweep).
