@@ -51,8 +51,9 @@ fn build(from: &Mailbox, mail: &OutgoingEmail) -> anyhow::Result<Message> {
     Ok(msg)
 }
 
-/// SMTP through a relay: `smtp://host:port` (STARTTLS when offered), `smtps://` (TLS),
-/// `smtp://user:pass@host` (credentials).
+/// SMTP through a relay, as lettre reads the URL: `smtp://host:port` is plain SMTP,
+/// `smtp://host:587?tls=required` (or `tls=opportunistic`) upgrades with STARTTLS, `smtps://`
+/// is TLS from the start, `smtp://user:pass@host` adds credentials.
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
