@@ -1,13 +1,15 @@
 //! The integration tests of Cassetto: one binary, one module per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod fakes;
+use cassetto_testkit as fakes;
 mod helpers;
 
 mod auth;
 mod authorization;
+mod hostile;
 mod migrations;
 mod notifications;
+mod processes;
 mod quesiti;
 mod registry;
 mod requests;

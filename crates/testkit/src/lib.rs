@@ -1,5 +1,7 @@
-//! Real peers on 127.0.0.1 for the notification tests: a small SMTP server and an HTTP SMS
-//! gateway, each able to go down, come back, or refuse.
+//! Real peers on 127.0.0.1 for the tests and the benchmarks: a small SMTP server and an HTTP SMS
+//! gateway (also a webhook receiver), each able to go down, come back, or refuse. Test support
+//! only: it panics on a broken lock or a port it cannot bind.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 
@@ -68,6 +70,7 @@ impl SmtpServer {
         let s = shared.clone();
         let accept = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
+                let _ = sock.set_nodelay(true);
                 let s2 = s.clone();
                 let h = tokio::spawn(async move {
                     let _ = session(sock, s2).await;
@@ -190,6 +193,7 @@ impl SmsGateway {
         let s = shared.clone();
         let accept = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
+                let _ = sock.set_nodelay(true);
                 let s2 = s.clone();
                 tokio::spawn(async move {
                     let _ = http_session(sock, s2).await;
