@@ -9,6 +9,7 @@ mod m20261126_000002_create_ambiti;
 mod m20261126_000003_create_requests;
 mod m20261126_000004_create_outbox_and_audit;
 mod m20261126_000005_create_webhooks;
+mod m20261126_000006_archive_search_indexes;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_create_requests::Migration),
             Box::new(m20261126_000004_create_outbox_and_audit::Migration),
             Box::new(m20261126_000005_create_webhooks::Migration),
+            Box::new(m20261126_000006_archive_search_indexes::Migration),
         ]
     }
 }

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    sea_query::{Alias, Expr, ExprTrait, JoinType, LikeExpr, OnConflict, Query, SimpleExpr},
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 
-use crate::entities::{attachment, comment, idempotency_key, protocol_counter, request, request_history};
+use crate::entities::{attachment, comment, delega, idempotency_key, protocol_counter, request, request_history};
 
 /// Takes the next progressive of the protocol register of `sede` for `year`.
 ///
@@ -155,8 +155,11 @@ pub async fn idempotency_put(db: &impl ConnectionTrait, row: idempotency_key::Mo
 /// Which rows a caller may see at all.
 #[derive(Debug, Clone)]
 pub enum Scope {
-    /// Senders: the requests of these matricole.
+    /// The requests of these matricole.
     Matricole(Vec<String>),
+    /// Senders: the requests of the matricole the user holds (its own or by delega), read in
+    /// the same statement.
+    DelegatedTo(i32),
     /// An operatore: the quesiti of its sede.
     Sede(String),
     /// Supervisore and admin.
@@ -212,22 +215,28 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-fn filtered(scope: &Scope, f: &Filters) -> Select<request::Entity> {
+/// The scope and every filter but the subject's, as one condition.
+fn condition(scope: &Scope, f: &Filters) -> Condition {
     use request::Column as C;
     let mut cond = Condition::all();
     match scope {
         Scope::Matricole(list) => cond = cond.add(C::Matricola.is_in(list.clone())),
+        Scope::DelegatedTo(user) => {
+            cond = cond.add(
+                C::Matricola.in_subquery(
+                    Query::select()
+                        .column(delega::Column::Matricola)
+                        .from(delega::Entity)
+                        .and_where(Expr::col(delega::Column::UserId).eq(*user))
+                        .to_owned(),
+                ),
+            )
+        }
         Scope::Sede(s) => cond = cond.add(C::SedeCode.eq(s.clone())),
         Scope::All => {}
     }
     if let Some(m) = &f.matricola {
         cond = cond.add(C::Matricola.eq(m.clone()));
-    }
-    if let Some(s) = &f.subject {
-        cond = cond.add(
-            Expr::col(C::SubjectSearch)
-                .like(sea_orm::sea_query::LikeExpr::new(format!("%{}%", escape_like(s))).escape('\\')),
-        );
     }
     if !f.statuses.is_empty() {
         cond = cond.add(C::Status.is_in(f.statuses.clone()));
@@ -258,11 +267,63 @@ fn filtered(scope: &Scope, f: &Filters) -> Select<request::Entity> {
     if let Some(t) = f.updated_before {
         cond = cond.add(C::UpdatedAt.lt(t));
     }
-    request::Entity::find().filter(cond)
+    cond
 }
 
-/// One page of the archive and the total of matching rows. Keyset paging on (sort key, id):
-/// stable under concurrent inserts, no duplicates or gaps, and as fast on page 1,000 as on page 1.
+/// `subject_search LIKE '%needle%'`, with LIKE's wildcards in the needle taken literally.
+fn subject_like(needle: &str) -> SimpleExpr {
+    Expr::col((request::Entity, request::Column::SubjectSearch))
+        .like(LikeExpr::new(format!("%{}%", escape_like(needle))).escape('\\'))
+}
+
+/// `total` is counted exactly up to this many rows; past it the page says «more than».
+pub const COUNT_CAP: u64 = 10_000;
+/// The same when the subject is searched: a word found in many subjects is counted up to here.
+pub const SUBJECT_COUNT_CAP: u64 = 1_000;
+/// Across every sede, a subject needle with at most this many matches is looked up by id.
+const FEW_MATCHES: u64 = SUBJECT_COUNT_CAP;
+
+const FTS: &str = "requests_subject_fts";
+
+/// How the subject filter is answered.
+enum SubjectPlan {
+    None,
+    /// `LIKE` on the rows of the scope (covering indexes hold the subject: no row is read).
+    Like(String),
+    /// SQLite, every sede, a needle found in few subjects: those requests by id.
+    Ids(Vec<String>),
+    /// SQLite, every sede, a common needle: `LIKE` for the page (an ordered scan meets matches
+    /// early), the trigram table for the count.
+    Common(String),
+}
+
+async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, needle: Option<&str>) -> Result<SubjectPlan, DbErr> {
+    let Some(needle) = needle else { return Ok(SubjectPlan::None) };
+    let indexable = !needle.contains(['%', '_', '\\']) && needle.chars().count() >= 3;
+    if !matches!(scope, Scope::All) || db.get_database_backend() != DbBackend::Sqlite || !indexable {
+        return Ok(SubjectPlan::Like(needle.to_owned()));
+    }
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("SELECT request_id FROM {FTS} WHERE subject_search LIKE ? LIMIT {}", FEW_MATCHES + 1),
+        [format!("%{needle}%").into()],
+    );
+    let ids: Vec<String> = db
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String>("", "request_id"))
+        .collect::<Result<_, _>>()?;
+    Ok(if ids.len() as u64 > FEW_MATCHES { SubjectPlan::Common(needle.to_owned()) } else { SubjectPlan::Ids(ids) })
+}
+
+/// One page of the archive, the number of matching rows and whether that number is exact: it
+/// is counted up to [`COUNT_CAP`] ([`SUBJECT_COUNT_CAP`] with a subject), so that counting
+/// never costs more than reading that many index entries.
+///
+/// Keyset paging on (sort key, id): stable under concurrent inserts, no duplicates or gaps, and
+/// as fast on page 1,000 as on page 1. The page is chosen on ids alone (the covering indexes
+/// hold the scope, the sort key, the id and every filtered column), then only its rows are read.
 pub async fn search(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -270,34 +331,98 @@ pub async fn search(
     sort: Sort,
     cursor: Option<&Cursor>,
     limit: u64,
-) -> Result<(Vec<request::Model>, u64), DbErr> {
+) -> Result<(Vec<request::Model>, u64, bool), DbErr> {
     if let Scope::Matricole(list) = scope {
         if list.is_empty() {
-            return Ok((vec![], 0));
+            return Ok((vec![], 0, true));
         }
     }
-    let base = filtered(scope, filters);
-    let total = base.clone().count(db).await?;
+    let plan = subject_plan(db, scope, filters.subject.as_deref()).await?;
+    let mut cond = condition(scope, filters);
+    match &plan {
+        SubjectPlan::None => {}
+        SubjectPlan::Like(n) | SubjectPlan::Common(n) => cond = cond.add(subject_like(n)),
+        SubjectPlan::Ids(ids) if ids.is_empty() => return Ok((vec![], 0, true)),
+        SubjectPlan::Ids(ids) => cond = cond.add(request::Column::Id.is_in(ids.clone())),
+    }
+    let cap = if filters.subject.is_some() { SUBJECT_COUNT_CAP } else { COUNT_CAP };
+    let only_subject = Filters { subject: None, ..filters.clone() };
+    let only_subject = only_subject.matricola.is_none()
+        && only_subject.statuses.is_empty()
+        && only_subject.ambito.is_none()
+        && only_subject.protocollo.is_none()
+        && only_subject.sede.is_none()
+        && only_subject.assigned.is_none()
+        && only_subject.opened_from.is_none()
+        && only_subject.opened_before.is_none()
+        && only_subject.updated_from.is_none()
+        && only_subject.updated_before.is_none();
+    let counted = match &plan {
+        // Every sede, nothing but a common needle: the trigram table already found more
+        // matches than are counted.
+        SubjectPlan::Common(_) if only_subject => None,
+        SubjectPlan::Common(needle) => {
+            // Walk the trigram table's matches, checking the other filters on each request.
+            let mut q = Query::select();
+            q.expr(Expr::cust("1"))
+                .from(request::Entity)
+                .join(
+                    JoinType::InnerJoin,
+                    Alias::new(FTS),
+                    Expr::cust(format!("\"{FTS}\".\"request_id\" = \"requests\".\"id\"")),
+                )
+                .cond_where(condition(scope, filters))
+                .and_where(Expr::cust_with_values(
+                    format!("\"{FTS}\".\"subject_search\" LIKE ?"),
+                    [format!("%{needle}%")],
+                ))
+                .limit(cap + 1);
+            Some(q)
+        }
+        _ => Some(
+            request::Entity::find()
+                .filter(cond.clone())
+                .select_only()
+                .column(request::Column::Id)
+                .limit(cap + 1)
+                .into_query(),
+        ),
+    };
+    let n: i64 = match counted {
+        None => cap as i64 + 1,
+        Some(counted) => {
+            let count =
+                Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(counted, "matching").to_owned();
+            match db.query_one(&count).await? {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            }
+        }
+    };
+    let (total, exact) = if n as u64 > cap { (cap, false) } else { (n as u64, true) };
     let col = match sort.key {
         SortKey::UpdatedAt => request::Column::UpdatedAt,
         SortKey::CreatedAt => request::Column::CreatedAt,
     };
-    let mut q = base;
+    let mut ids = request::Entity::find().filter(cond).select_only().column(request::Column::Id);
     if let Some(c) = cursor {
-        let after = if sort.descending {
-            Condition::any()
-                .add(col.lt(c.at))
-                .add(Condition::all().add(col.eq(c.at)).add(request::Column::Id.lt(c.id.clone())))
-        } else {
-            Condition::any()
-                .add(col.gt(c.at))
-                .add(Condition::all().add(col.eq(c.at)).add(request::Column::Id.gt(c.id.clone())))
-        };
-        q = q.filter(after);
+        // A row-value comparison: both backends read it as a range of the (key, id) index.
+        let key = Expr::tuple([
+            Expr::col((request::Entity, col)),
+            Expr::col((request::Entity, request::Column::Id)),
+        ]);
+        let at = Expr::tuple([Expr::value(c.at), Expr::value(c.id.clone())]);
+        ids = ids.filter(if sort.descending { key.lt(at) } else { key.gt(at) });
     }
     let order = if sort.descending { Order::Desc } else { Order::Asc };
-    let items = q.order_by(col, order.clone()).order_by(request::Column::Id, order).limit(limit).all(db).await?;
-    Ok((items, total))
+    let ids = ids.order_by(col, order.clone()).order_by(request::Column::Id, order.clone()).limit(limit).into_query();
+    let items = request::Entity::find()
+        .filter(request::Column::Id.in_subquery(ids))
+        .order_by(col, order.clone())
+        .order_by(request::Column::Id, order)
+        .all(db)
+        .await?;
+    Ok((items, total, exact))
 }
 
 /// Request ids among `ids` that exist (for the attachment store's orphan sweep).
