@@ -66,3 +66,16 @@ pub fn duration(seconds: f64) -> String {
         _ => format!("{} g {} h", s / 86_400, (s % 86_400) / 3600),
     }
 }
+
+/// `10000` as Italians write it: `10.000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}

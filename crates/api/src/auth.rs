@@ -116,17 +116,23 @@ fn decode_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
 pub struct Caller {
     pub user: user::Model,
     pub role: Role,
-    /// The matricole an azienda or intermediario may act for (empty for INPS roles).
-    pub matricole: Vec<String>,
     pub client_id: Option<String>,
 }
 
 impl Caller {
-    /// A caller for a stored user, with its current matricole.
-    pub async fn load(db: &impl cassetto_storage::ConnectionTrait, user: user::Model) -> ApiResult<Self> {
+    /// A caller for a stored user.
+    pub async fn load(_db: &impl cassetto_storage::ConnectionTrait, user: user::Model) -> ApiResult<Self> {
         let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-        let matricole = if role.is_sender() { registry::matricole_of_user(db, user.id).await? } else { vec![] };
-        Ok(Caller { user, role, matricole, client_id: None })
+        Ok(Caller { user, role, client_id: None })
+    }
+
+    /// The matricole an azienda or intermediario may act for now (none for INPS roles).
+    pub async fn matricole(&self, db: &impl cassetto_storage::ConnectionTrait) -> ApiResult<Vec<String>> {
+        if self.role.is_sender() {
+            Ok(registry::matricole_of_user(db, self.user.id).await?)
+        } else {
+            Ok(vec![])
+        }
     }
 
     pub fn actor(&self) -> Actor {
@@ -147,8 +153,9 @@ impl Caller {
         }
     }
 
-    pub fn may_act_for(&self, matricola: &str) -> bool {
-        self.role.is_sender() && self.matricole.iter().any(|m| m == matricola)
+    /// True when the caller is a sender holding `matricola` (its own or by delega), now.
+    pub async fn may_act_for(&self, db: &impl cassetto_storage::ConnectionTrait, matricola: &str) -> ApiResult<bool> {
+        Ok(self.role.is_sender() && registry::has_matricola(db, self.user.id, matricola).await?)
     }
 }
 

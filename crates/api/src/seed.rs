@@ -230,7 +230,7 @@ fn closing(code: EsitoCode, text: &str) -> TransitionRequest {
 /// without requests of the demo companies.
 async fn seed_requests(state: &AppState) -> ApiResult<u32> {
     let scope = requests_store::Scope::Matricole(AZIENDE.iter().map(|a| a.0.to_owned()).collect());
-    let (_, existing) = requests_store::search(
+    let (_, existing, _) = requests_store::search(
         &state.db,
         &scope,
         &Default::default(),

@@ -32,10 +32,13 @@ impl AppState {
             &s.mail_from,
             s.sms_url.as_deref(),
             &s.data_dir,
+            s.notify_concurrency,
         )?;
         let cfg = cassetto_notifications::WorkerConfig {
             poll: std::time::Duration::from_millis(s.worker_poll_ms),
             max_attempts: s.notify_max_attempts,
+            concurrency: s.notify_concurrency,
+            lease: std::time::Duration::from_secs(s.notify_lease_secs),
             base_backoff: std::time::Duration::from_millis(s.notify_backoff_ms),
             ..Default::default()
         };

@@ -130,10 +130,18 @@ pub struct RequestSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
 pub struct RequestPage {
     pub items: Vec<RequestSummary>,
-    /// How many requests match the filters, across all pages.
+    /// How many requests match the filters, across all pages, counted up to 10,000: past that
+    /// `total` is 10000 and `total_exact` is false («more than 10,000»).
     pub total: u64,
+    /// False when `total` stopped at the 10,000 cap.
+    #[serde(default = "yes")]
+    pub total_exact: bool,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A request with everything its sender may see.

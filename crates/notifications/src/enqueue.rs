@@ -52,14 +52,43 @@ fn vars(n: &Notice) -> Vars {
     v
 }
 
-/// Writes the rows of `notice`; returns how many.
-pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<Utc>) -> Result<usize, DbErr> {
+/// Who hears of an event on a matricola's request: e-mail addresses, mobile numbers, webhooks.
+pub struct Audience {
+    emails: Vec<String>,
+    mobiles: Vec<String>,
+    hooks: Vec<cassetto_storage::entities::webhook::Model>,
+}
+
+/// Reads the audience of `event` on a request of `matricola` sent by `sender_user_id`. It only
+/// reads: a writer may call it before its transaction, to keep the transaction short.
+pub async fn audience(
+    db: &impl ConnectionTrait,
+    event: Event,
+    matricola: &str,
+    sender_user_id: i32,
+) -> Result<Audience, DbErr> {
+    let sender = registry::user_by_id(db, sender_user_id).await?;
+    let azienda_email = match event {
+        Event::Registered | Event::Closed => registry::get_azienda(db, matricola).await?.and_then(|a| a.email),
+        _ => None,
+    };
+    audience_with(db, event, matricola, sender.as_ref(), azienda_email).await
+}
+
+/// [`audience`], for a caller that already holds the sender and the azienda's registry e-mail.
+pub async fn audience_with(
+    db: &impl ConnectionTrait,
+    event: Event,
+    matricola: &str,
+    sender: Option<&cassetto_storage::entities::user::Model>,
+    azienda_email: Option<String>,
+) -> Result<Audience, DbErr> {
     let mut emails: Vec<String> = Vec::new();
     let mut mobiles: Vec<String> = Vec::new();
-    let mut users = registry::users_for_matricola(db, &notice.matricola, "azienda").await?;
-    if !users.iter().any(|u| u.id == notice.sender_user_id) {
-        if let Some(sender) = registry::user_by_id(db, notice.sender_user_id).await?.filter(|u| u.active) {
-            users.insert(0, sender);
+    let mut users = registry::users_for_matricola(db, matricola, "azienda").await?;
+    if let Some(sender) = sender.filter(|u| u.active) {
+        if !users.iter().any(|u| u.id == sender.id) {
+            users.insert(0, sender.clone());
         }
     }
     for u in &users {
@@ -68,16 +97,14 @@ pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<U
                 emails.push(e.to_owned());
             }
         }
-        if u.sms_enabled && notice.event.has_sms() {
+        if u.sms_enabled && event.has_sms() {
             if let Some(m) = u.mobile.as_deref().filter(|m| !m.is_empty()) {
                 mobiles.push(m.to_owned());
             }
         }
     }
-    if matches!(notice.event, Event::Registered | Event::Closed) {
-        if let Some(e) = registry::get_azienda(db, &notice.matricola).await?.and_then(|a| a.email) {
-            emails.push(e);
-        }
+    if matches!(event, Event::Registered | Event::Closed) {
+        emails.extend(azienda_email);
     }
     let mut seen = Vec::new();
     emails.retain(|e| {
@@ -88,7 +115,24 @@ pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<U
     });
     mobiles.sort();
     mobiles.dedup();
+    let hooks = webhooks::subscribed(db, matricola, event.as_str()).await?;
+    Ok(Audience { emails, mobiles, hooks })
+}
 
+/// Writes the rows of `notice`; returns how many.
+pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<Utc>) -> Result<usize, DbErr> {
+    let audience = audience(db, notice.event, &notice.matricola, notice.sender_user_id).await?;
+    enqueue_for(db, notice, audience, now).await
+}
+
+/// Writes the rows of `notice` for an audience read beforehand; returns how many.
+pub async fn enqueue_for(
+    db: &impl ConnectionTrait,
+    notice: &Notice,
+    audience: Audience,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let Audience { emails, mobiles, hooks } = audience;
     let v = vars(notice);
     let mut rows = Vec::new();
     if !emails.is_empty() {
@@ -122,7 +166,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, notice: &Notice, now: DateTime<U
             });
         }
     }
-    for hook in webhooks::subscribed(db, &notice.matricola, notice.event.as_str()).await? {
+    for hook in hooks {
         let delivery = format!("{}.v{}.{}.{}", notice.request_id, notice.version, notice.event.as_str(), hook.id);
         let payload = serde_json::json!({
             "id": delivery,

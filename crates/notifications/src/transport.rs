@@ -60,11 +60,12 @@ pub struct SmtpMailer {
 }
 
 impl SmtpMailer {
-    pub fn new(url: &str, from: Mailbox) -> anyhow::Result<Self> {
+    /// `connections`: the most SMTP connections kept open at once (one per message in flight).
+    pub fn new(url: &str, from: Mailbox, connections: u32) -> anyhow::Result<Self> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .context("CASSETTO_SMTP_URL non valido")?
             .timeout(Some(Duration::from_secs(15)))
-            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(16))
+            .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(connections.max(1)))
             .build();
         Ok(Self { transport, from })
     }

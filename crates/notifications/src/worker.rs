@@ -63,12 +63,13 @@ impl Channels {
         mail_from: &str,
         sms_url: Option<&str>,
         data_dir: &std::path::Path,
+        concurrency: usize,
     ) -> anyhow::Result<Self> {
         let from: Mailbox = mail_from
             .parse()
             .map_err(|_| anyhow::anyhow!("CASSETTO_MAIL_FROM «{mail_from}» non è un mittente valido"))?;
         let mail: Arc<dyn MailSender> = match smtp_url {
-            Some(url) => Arc::new(SmtpMailer::new(url, from)?),
+            Some(url) => Arc::new(SmtpMailer::new(url, from, concurrency as u32)?),
             None => Arc::new(FileMailer::new(data_dir.join("mail"), from)?),
         };
         let sms: Arc<dyn SmsSender> = match sms_url {
@@ -146,7 +147,10 @@ impl Worker {
         let results: Vec<(i64, i32, anyhow::Result<()>)> =
             futures_util::stream::iter(sends).buffer_unordered(self.cfg.concurrency).collect().await;
         let sent: Vec<i64> = results.iter().filter(|r| r.2.is_ok()).map(|r| r.0).collect();
-        outbox::mark_sent(&self.db, &sent, &self.cfg.worker_id, Utc::now()).await?;
+        {
+            let _turn = cassetto_storage::write_turn(&self.db).await;
+            outbox::mark_sent(&self.db, &sent, &self.cfg.worker_id, Utc::now()).await?;
+        }
         for (id, attempts, result) in &results {
             if let Err(e) = result {
                 let next = (*attempts < self.cfg.max_attempts)
@@ -156,6 +160,7 @@ impl Worker {
                 } else {
                     tracing::warn!(notification = id, attempts, error = %e, "notification not sent, will retry");
                 }
+                let _turn = cassetto_storage::write_turn(&self.db).await;
                 outbox::mark_unsent(&self.db, *id, &self.cfg.worker_id, &format!("{e:#}"), next).await?;
             }
         }

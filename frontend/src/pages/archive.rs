@@ -204,7 +204,7 @@ pub fn Archive() -> impl IntoView {
                 let on_later_page = query.get().get("cursor").is_some();
                 view! {
                     <p aria-live="polite" data-testid="totale">
-                        {format!("{} {}", p.total, if p.total == 1 { "richiesta trovata" } else { "richieste trovate" })}
+                        {if p.total_exact { format!("{} {}", p.total, if p.total == 1 { "richiesta trovata" } else { "richieste trovate" }) } else { format!("Più di {} richieste trovate: restringere la ricerca con i filtri", ui::thousands(p.total)) }}
                     </p>
                     <div class="table-responsive">
                         <table class="table table-hover" data-testid="archivio">

@@ -81,7 +81,7 @@ pub fn Desk() -> impl IntoView {
             Some(Err(e)) => ui::error_alert(e.detail).into_any(),
             Some(Ok(p)) if p.items.is_empty() => view! { <div class="alert alert-info" role="status">"Nessun quesito da mostrare."</div> }.into_any(),
             Some(Ok(p)) => view! {
-                <p data-testid="totale">{format!("{} quesiti", p.total)}</p>
+                <p data-testid="totale">{if p.total_exact { format!("{} quesiti", p.total) } else { format!("Più di {} quesiti", ui::thousands(p.total)) }}</p>
                 <table class="table table-hover" data-testid="coda">
                     <caption class="visually-hidden">"Coda dei quesiti"</caption>
                     <thead><tr><th scope="col">"Protocollo"</th><th scope="col">"Matricola"</th><th scope="col">"Oggetto"</th><th scope="col">"Stato"</th><th scope="col">"Sede"</th><th scope="col">"Aperto"</th></tr></thead>

@@ -95,6 +95,8 @@ fn stored_subject(ambito_code: &str, label: &str, details: &Map<String, Value>, 
 
 struct Checked {
     matricola: String,
+    /// The registry's e-mail of the azienda (notified of registration).
+    azienda_email: Option<String>,
     sede: cassetto_storage::entities::sede::Model,
     ambito: String,
     subject: String,
@@ -133,7 +135,7 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
     let (Some(matricola), Some((ambito, _))) = (matricola, ambito) else {
         return Err(ApiError::Internal(anyhow::anyhow!("validated request without values")));
     };
-    if !caller.may_act_for(matricola.as_str()) {
+    if !caller.may_act_for(&state.db, matricola.as_str()).await? {
         return Err(ApiError::Forbidden(format!(
             "l'utente non è autorizzato ad agire per la matricola {matricola}: serve una delega registrata"
         )));
@@ -148,7 +150,15 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
         )));
     }
     let subject = stored_subject(&ambito.code, &ambito.label, &details, &subject);
-    Ok(Checked { matricola: matricola.into_inner(), sede, ambito: ambito.code, subject, body, details })
+    Ok(Checked {
+        matricola: matricola.into_inner(),
+        azienda_email: azienda.email,
+        sede,
+        ambito: ambito.code,
+        subject,
+        body,
+        details,
+    })
 }
 
 fn short(s: &str) -> String {
@@ -266,6 +276,18 @@ async fn register(
     let at = now();
     let day = italian_date(at);
     let sede_code = SedeCode::parse(&c.sede.code).map_err(|e| RegisterError::Api(ApiError::Internal(e.into())))?;
+    // Everything that only reads happens before the write transaction, which on SQLite holds
+    // the database's single write lock: who will be notified, here; the answer, after commit.
+    let event = cassetto_notifications::Event::Registered;
+    let audience = cassetto_notifications::enqueue::audience_with(
+        &state.db,
+        event,
+        &c.matricola,
+        Some(&caller.user),
+        c.azienda_email.clone(),
+    )
+    .await?;
+    let stored_subject = c.subject.clone();
     let txn = cassetto_storage::begin_write(&state.db).await?;
     let progressive = store::next_protocol_number(&txn, sede_code.as_str(), chrono::Datelike::year(&day)).await?;
     let protocollo = Protocollo::new(sede_code, day, progressive as u64).to_string();
@@ -293,7 +315,7 @@ async fn register(
         taken_at: None,
         closed_at: None,
     };
-    let files = bundle
+    let files: Vec<store::NewAttachment> = bundle
         .map(|b| {
             b.files
                 .iter()
@@ -319,6 +341,24 @@ async fn register(
         actor_display_name: caller.user.display_name.clone(),
         comment: Some(format!("Richiesta protocollata {protocollo} e smistata alla sede di {}", c.sede.name)),
     };
+    // The answer, from the rows as written (what a read after commit would return).
+    let answer_rows = (
+        row.clone(),
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| cassetto_storage::entities::attachment::Model {
+                id: 0,
+                request_id: id.to_owned(),
+                position: i as i32,
+                name: f.name.clone(),
+                size: f.size,
+                content_type: f.content_type.clone(),
+                sha256: f.sha256.clone(),
+            })
+            .collect::<Vec<_>>(),
+        first.clone(),
+    );
     store::insert(&txn, row, files, first).await?;
     audit::record(
         &txn,
@@ -329,10 +369,29 @@ async fn register(
         serde_json::json!({"protocollo": protocollo, "matricola": c.matricola, "sede": c.sede.code, "api_client": caller.client_id}),
     )
     .await?;
-    crate::notify::event(&txn, cassetto_notifications::Event::Registered, id, None, None)
-        .await
-        .map_err(RegisterError::Api)?;
-    let created = detail(&txn, id, false).await.map_err(RegisterError::Api)?;
+    let notice = cassetto_notifications::Notice {
+        event,
+        version: 1,
+        protocollo: protocollo.clone(),
+        matricola: c.matricola.clone(),
+        subject: stored_subject,
+        status_label: Status::Aperta.label().to_owned(),
+        status_code: Status::Aperta.as_str().to_owned(),
+        sede_code: c.sede.code.clone(),
+        sede_name: c.sede.name.clone(),
+        previous_sede_name: None,
+        comment: None,
+        esito_code: None,
+        esito_label: None,
+        esito_text: None,
+        sender_user_id: caller.user.id,
+        request_id: id.to_owned(),
+    };
+    cassetto_notifications::enqueue::enqueue_for(&txn, &notice, audience, at).await?;
+    let (row, attachments, first) = answer_rows;
+    let created =
+        request_dto(row, c.sede.name.clone(), attachments, vec![first], vec![]).map_err(RegisterError::Api)?;
+    // With an idempotency key the answer is stored with the request, in its transaction.
     if let Some(key) = idempotency_key {
         store::idempotency_put(
             &txn,
@@ -360,7 +419,7 @@ pub async fn visible_to_sender(state: &AppState, caller: &Caller, id: &str) -> A
         return Err(ApiError::Forbidden("questa funzione è riservata ad aziende e intermediari".into()));
     }
     let r = store::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    if caller.may_act_for(&r.matricola) {
+    if caller.may_act_for(&state.db, &r.matricola).await? {
         Ok(r)
     } else {
         Err(ApiError::not_found())
@@ -405,10 +464,21 @@ pub async fn detail(db: &impl ConnectionTrait, id: &str, internal: bool) -> ApiR
     let attachments = store::attachments_of(db, id).await?;
     let history = store::history_of(db, id).await?;
     let comments = store::comments_of(db, id, internal).await?;
+    request_dto(r, sede.map(|s| s.name).unwrap_or_default(), attachments, history, comments)
+}
+
+/// A request's full view from its rows.
+fn request_dto(
+    r: request::Model,
+    sede_name: String,
+    attachments: Vec<cassetto_storage::entities::attachment::Model>,
+    history: Vec<request_history::Model>,
+    comments: Vec<comment::Model>,
+) -> ApiResult<dto::Request> {
     Ok(dto::Request {
         esito: esito_of(&r),
         status: status_of(&r.status)?,
-        sede: SedeRef { code: r.sede_code.clone(), name: sede.map(|s| s.name).unwrap_or_default() },
+        sede: SedeRef { code: r.sede_code.clone(), name: sede_name },
         details: serde_json::from_str(&r.details).unwrap_or(Value::Object(Map::new())),
         bundle: r.bundle_sha256.clone().map(|sha256| dto::Bundle { size: r.bundle_size.unwrap_or(0), sha256 }),
         attachments: attachments
@@ -429,9 +499,12 @@ pub async fn detail(db: &impl ConnectionTrait, id: &str, internal: bool) -> ApiR
     })
 }
 
-/// Names of every sede, for the archive's rows.
-pub async fn sede_names(db: &impl ConnectionTrait) -> ApiResult<HashMap<String, String>> {
-    Ok(registry::list_sedi(db).await?.into_iter().map(|s| (s.code, s.name)).collect())
+/// Names of the sedi `codes`, for the archive's rows.
+pub async fn sede_names(db: &impl ConnectionTrait, codes: Vec<String>) -> ApiResult<HashMap<String, String>> {
+    if codes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(registry::sedi_by_codes(db, codes).await?.into_iter().map(|s| (s.code, s.name)).collect())
 }
 
 pub fn summary(r: request::Model, sedi: &HashMap<String, String>) -> ApiResult<dto::RequestSummary> {

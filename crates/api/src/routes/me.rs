@@ -39,7 +39,7 @@ async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<M
         role: caller.role,
         display_name: caller.user.display_name.clone(),
         sede,
-        matricole: caller.matricole.clone(),
+        matricole: caller.matricole(&state.db).await?,
     }))
 }
 

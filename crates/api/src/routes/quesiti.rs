@@ -61,7 +61,7 @@ async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> A
         match registry::user_by_username(&state.db, name).await? {
             Some(u) => q.filters.assigned = Some(Some(u.id)),
             None => {
-                return Ok(web::Json(RequestPage { items: vec![], total: 0, next_cursor: None }));
+                return Ok(web::Json(RequestPage { items: vec![], total: 0, total_exact: true, next_cursor: None }));
             }
         }
     }

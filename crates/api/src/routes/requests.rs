@@ -140,13 +140,14 @@ async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> A
         ));
     }
     let q = archive::parse(req.query_string(), false)?;
-    let scope = Scope::Matricole(caller.matricole.clone());
+    let scope = Scope::DelegatedTo(caller.user.id);
     page(&state, &scope, q).await.map(web::Json)
 }
 
 /// Runs an archive query and builds the page (shared with the back office).
 pub async fn page(state: &AppState, scope: &Scope, q: archive::ArchiveQuery) -> ApiResult<RequestPage> {
-    let (rows, total) = store::search(&state.db, scope, &q.filters, q.sort, q.cursor.as_ref(), q.limit + 1).await?;
+    let (rows, total, total_exact) =
+        store::search(&state.db, scope, &q.filters, q.sort, q.cursor.as_ref(), q.limit + 1).await?;
     let has_more = rows.len() as u64 > q.limit;
     let rows: Vec<_> = rows.into_iter().take(q.limit as usize).collect();
     let next_cursor = if has_more {
@@ -160,9 +161,12 @@ pub async fn page(state: &AppState, scope: &Scope, q: archive::ArchiveQuery) -> 
     } else {
         None
     };
-    let sedi = requests::sede_names(&state.db).await?;
+    let mut codes: Vec<String> = rows.iter().map(|r| r.sede_code.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    let sedi = requests::sede_names(&state.db, codes).await?;
     let items = rows.into_iter().map(|r| requests::summary(r, &sedi)).collect::<ApiResult<Vec<_>>>()?;
-    Ok(RequestPage { items, total, next_cursor })
+    Ok(RequestPage { items, total, total_exact, next_cursor })
 }
 
 /// A request with its status history, attachments and public comments.
