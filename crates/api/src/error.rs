@@ -160,7 +160,7 @@ impl ResponseError for ApiError {
 impl From<DbErr> for ApiError {
     fn from(e: DbErr) -> Self {
         match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+            e if cassetto_storage::is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable(
                     "la base dati non è raggiungibile in questo momento; riprovare tra qualche secondo".into(),

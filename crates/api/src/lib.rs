@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod metrics;

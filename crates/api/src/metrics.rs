@@ -67,6 +67,15 @@ pub async fn track(
         res.map_into_left_body()
     };
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    // The access log: the route pattern, never the path's values or the query string.
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = res.status().as_u16(),
+        ms = start.elapsed().as_secs_f64() * 1000.0,
+        request_id = request_id.as_deref().unwrap_or(""),
+        "request"
+    );
     if let Some(m) = metrics {
         let status = res.status().as_u16().to_string();
         m.requests.with_label_values(&[&route, &method, &status]).inc();

@@ -26,6 +26,16 @@ pub struct Settings {
     pub worker_poll_ms: u64,
     pub notify_max_attempts: i32,
     pub notify_backoff_ms: u64,
+    /// Messages a worker sends at once (and SMTP connections it keeps open).
+    pub notify_concurrency: usize,
+    /// How long a claimed message stays reserved to its worker; after a crash it is sent
+    /// again by any worker once the lease runs out.
+    pub notify_lease_secs: u64,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_acquire_timeout_ms: u64,
+    /// Origins (`https://host[:port]`) whose pages may call the API from a browser; none by
+    /// default (the web app is served from the API's own origin).
+    pub cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -95,6 +105,10 @@ impl Settings {
             worker_poll_ms: positive(&get, "CASSETTO_WORKER_POLL_MS", 1000)?,
             notify_max_attempts: positive(&get, "CASSETTO_NOTIFY_MAX_ATTEMPTS", 8)? as i32,
             notify_backoff_ms: positive(&get, "CASSETTO_NOTIFY_BACKOFF_MS", 5000)?,
+            notify_concurrency: positive(&get, "CASSETTO_NOTIFY_CONCURRENCY", 32)? as usize,
+            notify_lease_secs: positive(&get, "CASSETTO_NOTIFY_LEASE_SECS", 120)?,
+            db_acquire_timeout_ms: positive(&get, "CASSETTO_DB_ACQUIRE_TIMEOUT_MS", 5000)?,
+            cors_origins: cors_origins(get("CASSETTO_CORS_ORIGINS").as_deref())?,
         })
     }
 }
@@ -108,6 +122,30 @@ fn positive(get: &impl Fn(&str) -> Option<String>, key: &str, default: u64) -> a
             .with_context(|| format!("{key} «{v}» non è un numero positivo")),
         None => Ok(default),
     }
+}
+
+/// A comma-separated list of origins, each `http(s)://host[:port]` without path.
+fn cors_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(raw) = raw else { return Ok(vec![]) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let u = url::Url::parse(s).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && !s.ends_with('/')
+                    && u.query().is_none()
+            });
+            match u {
+                Some(u) => Ok(u.origin().ascii_serialization()),
+                None => {
+                    bail!("CASSETTO_CORS_ORIGINS: «{s}» non è un'origine valida (esempio: https://cassetto.example.it)")
+                }
+            }
+        })
+        .collect()
 }
 
 fn check_database_url(url: &str) -> anyhow::Result<()> {

@@ -54,7 +54,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Opens the database named by the settings, with a message that says what is wrong.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<cassetto_storage::DatabaseConnection> {
-    let db = cassetto_storage::connect(&settings.database_url)
+    let wait = std::time::Duration::from_millis(settings.db_acquire_timeout_ms);
+    let db = cassetto_storage::connect_with(&settings.database_url, wait)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("impossibile collegarsi alla base dati {}", redact_url(&settings.database_url)))?;
@@ -126,13 +127,17 @@ impl Application {
                 .service(scope("/api/v1").configure(api_routes))
                 .configure(routes::service::configure)
                 .split_for_parts();
-            app.wrap(middleware::from_fn(metrics::track))
-                .wrap(tracing_actix_web::TracingLogger::default())
+            app.wrap(middleware::from_fn(crate::cors::api_headers))
+                .wrap(middleware::from_fn(crate::cors::cors))
+                .wrap(middleware::from_fn(metrics::track))
+                .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RouteSpan>::new())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "no-referrer")),
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()")),
                 )
                 .service(web::resource("/openapi.json").route(web::get().to({
                     let api = api.clone();
