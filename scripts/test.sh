@@ -42,6 +42,9 @@ CASSETTO_BIN="$target/debug/cassetto" node --test --test-reporter=tap tests/brow
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 set -e
 
+echo "== docker-compose.yml (docker-compose config)"
+scripts/check-compose.sh || status=1
+
 echo "== schemathesis (every operation, against a server with demo data)"
 scripts/schemathesis.sh "$target/debug/cassetto" || status=1
 
