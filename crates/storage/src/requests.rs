@@ -407,10 +407,7 @@ pub async fn search(
     let mut ids = request::Entity::find().filter(cond).select_only().column(request::Column::Id);
     if let Some(c) = cursor {
         // A row-value comparison: both backends read it as a range of the (key, id) index.
-        let key = Expr::tuple([
-            Expr::col((request::Entity, col)),
-            Expr::col((request::Entity, request::Column::Id)),
-        ]);
+        let key = Expr::tuple([Expr::col((request::Entity, col)), Expr::col((request::Entity, request::Column::Id))]);
         let at = Expr::tuple([Expr::value(c.at), Expr::value(c.id.clone())]);
         ids = ids.filter(if sort.descending { key.lt(at) } else { key.gt(at) });
     }
