@@ -128,6 +128,11 @@ fn pdf(seed: u64, size: usize) -> Vec<u8> {
     v
 }
 
+/// GET as a user, the answer's JSON body.
+async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String, token: &str) -> T {
+    client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 /// What the client was told: a 201 with this body, for these files.
 struct Acked {
     body: Value,
@@ -222,7 +227,7 @@ async fn acknowledged_requests_survive_kill_9(backend: Backend) {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = client.get(url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        let page: Value = get_json(&client, url, &admin).await;
         for item in page["items"].as_array().unwrap() {
             seen += 1;
             let p = item["protocollo"].as_str().unwrap();
@@ -231,15 +236,7 @@ async fn acknowledged_requests_survive_kill_9(backend: Backend) {
             let register = format!("{}/{}", parts[1], parts[2].rsplit('/').next().unwrap());
             progressives.entry(register).or_default().push(parts[3].parse().unwrap());
             let id = item["id"].as_str().unwrap();
-            let detail: Value = client
-                .get(format!("{}/api/v1/quesiti/{id}", server.base))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let detail: Value = get_json(&client, format!("{}/api/v1/quesiti/{id}", server.base), &admin).await;
             if let Some(bundle) = detail["bundle"].as_object() {
                 let zip = client
                     .get(format!("{}/api/v1/quesiti/{id}/attachments.zip", server.base))
@@ -275,15 +272,8 @@ async fn acknowledged_requests_survive_kill_9(backend: Backend) {
         pending = 0;
         for a in &acked {
             let id = a.body["id"].as_str().unwrap();
-            let log: Vec<Value> = client
-                .get(format!("{}/api/v1/quesiti/{id}/notifications", server.base))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let log: Vec<Value> =
+                get_json(&client, format!("{}/api/v1/quesiti/{id}/notifications", server.base), &admin).await;
             assert!(!log.is_empty(), "{id} has no notifications");
             pending += log.iter().filter(|n| n["status"] != "sent").count();
         }
@@ -545,15 +535,8 @@ async fn a_postgres_restart_under_load_is_503_then_service_resumes() {
         let res = client.get(format!("{}/api/v1/requests/{id}", server.base)).bearer_auth(&rossi).send().await.unwrap();
         assert_eq!(res.status(), 200, "acknowledged request {id} lost");
     }
-    let page: Value = client
-        .get(format!("{}/api/v1/quesiti?sede=7002&limit=100&sort=created_at", server.base))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value =
+        get_json(&client, format!("{}/api/v1/quesiti?sede=7002&limit=100&sort=created_at", server.base), &admin).await;
     assert!(page["total"].as_u64().unwrap() >= acked.len() as u64);
     println!(
         "postgres restart: {} sends, {} accepted ({} after the restart), {} answered 503, stopped at {stopped_at} ms, \
