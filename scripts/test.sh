@@ -23,6 +23,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# The object-storage tests run against a local S3-compatible server.
+CASSETTO_TEST_S3S_FS=$(ensure_s3s_fs)
+export CASSETTO_TEST_S3S_FS
+
 echo "== cargo test (SQLite and PostgreSQL)"
 set +e
 cargo test --workspace --all-targets 2>&1 | tee -a "$log"

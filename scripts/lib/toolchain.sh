@@ -35,3 +35,17 @@ start_postgres_if_down() {
         done
     fi
 }
+
+# s3s-fs, the S3-compatible server the object-storage tests talk to (127.0.0.1 only), into
+# $CASSETTO_TOOLS_DIR; prints its path. 0.14 is the last release that builds with rustc 1.92+.
+S3S_FS_VERSION=0.14.1
+ensure_s3s_fs() {
+    local tools="${CASSETTO_TOOLS_DIR:-$HOME/.cache/cassetto/tools}"
+    mkdir -p "$tools/bin"
+    if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
+        echo "== installing s3s-fs $S3S_FS_VERSION into $tools" >&2
+        cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --root "$tools" >&2 \
+            || cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --root "$tools" >&2
+    fi
+    echo "$tools/bin/s3s-fs"
+}

@@ -14,21 +14,33 @@ use sha2::{Digest, Sha256};
 use crate::both;
 use crate::helpers::{Backend, JWT_SECRET};
 
-const DEMO_PASSWORD: &str = "Cassetto2026!";
+pub(crate) const DEMO_PASSWORD: &str = "Cassetto2026!";
 
 /// A `cassetto` process on a database and data dir, its stderr in a file.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
-    base: String,
-    log: PathBuf,
+    pub(crate) base: String,
+    pub(crate) log: PathBuf,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn command(db_url: &str, data: &Path, env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cassetto"));
+pub(crate) fn command(db_url: &str, data: &Path, env: &[(&str, String)]) -> Command {
+    wrapped_command(&[], db_url, data, env)
+}
+
+/// `cassetto` run by `wrapper` (a program and its arguments, e.g. `unshare …`), or directly.
+pub(crate) fn wrapped_command(wrapper: &[String], db_url: &str, data: &Path, env: &[(&str, String)]) -> Command {
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(env!("CARGO_BIN_EXE_cassetto"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_cassetto")),
+    };
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("CASSETTO_DATABASE_URL", db_url)
@@ -43,20 +55,32 @@ fn command(db_url: &str, data: &Path, env: &[(&str, String)]) -> Command {
     cmd
 }
 
-fn run_ok(db_url: &str, data: &Path, args: &[&str]) {
+pub(crate) fn run_ok(db_url: &str, data: &Path, args: &[&str]) {
     let out = command(db_url, data, &[]).args(args).output().unwrap();
     assert!(out.status.success(), "cassetto {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 impl Proc {
-    async fn serve(db_url: &str, data: &Path, log_name: &str, env: &[(&str, String)]) -> Proc {
+    pub(crate) async fn serve(db_url: &str, data: &Path, log_name: &str, env: &[(&str, String)]) -> Proc {
+        Self::serve_as(&[], &["serve"], db_url, data, log_name, env).await
+    }
+
+    /// `cassetto <args>` (a `serve` command line) under `wrapper`, once it answers `/readyz`.
+    pub(crate) async fn serve_as(
+        wrapper: &[String],
+        args: &[&str],
+        db_url: &str,
+        data: &Path,
+        log_name: &str,
+        env: &[(&str, String)],
+    ) -> Proc {
         let port = free_port();
         let log = data.join(log_name);
         let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let mut env = env.to_vec();
         env.push(("CASSETTO_BIND", format!("127.0.0.1:{port}")));
-        let child = command(db_url, data, &env)
-            .arg("serve")
+        let child = wrapped_command(wrapper, db_url, data, &env)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -76,8 +100,22 @@ impl Proc {
         panic!("cassetto serve not ready: {}", std::fs::read_to_string(&p.log).unwrap_or_default());
     }
 
+    /// A `cassetto worker` process (no HTTP port).
+    pub(crate) fn worker(db_url: &str, data: &Path, log_name: &str, env: &[(&str, String)]) -> Proc {
+        let log = data.join(log_name);
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let child = command(db_url, data, env)
+            .arg("worker")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        Proc { child, base: String::new(), log }
+    }
+
     /// SIGKILL: no shutdown hook, no flush, no goodbye.
-    fn kill_9(&mut self) {
+    pub(crate) fn kill_9(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -99,24 +137,24 @@ async fn login(client: &reqwest::Client, base: &str, username: &str, password: &
         .unwrap()
 }
 
-async fn token(client: &reqwest::Client, base: &str, username: &str) -> String {
+pub(crate) async fn token(client: &reqwest::Client, base: &str, username: &str) -> String {
     let res = login(client, base, username, DEMO_PASSWORD).await;
     assert_eq!(res.status(), 200, "login {username}");
     res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
 }
 
-fn db_for(backend: &Backend, data: &Path) -> String {
+pub(crate) fn db_for(backend: &Backend, data: &Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}/cassetto.db", data.display()),
         Backend::Postgres(url) => url.clone(),
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn pdf(seed: u64, size: usize) -> Vec<u8> {
+pub(crate) fn pdf(seed: u64, size: usize) -> Vec<u8> {
     let mut v = b"%PDF-1.4\n".to_vec();
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     while v.len() < size {
@@ -129,8 +167,27 @@ fn pdf(seed: u64, size: usize) -> Vec<u8> {
 }
 
 /// GET as a user, the answer's JSON body.
-async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String, token: &str) -> T {
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String, token: &str) -> T {
     client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+/// `POST /api/v1/requests` as multipart, the files named `f<k>.pdf`.
+pub(crate) async fn send_with_files(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    request: &Value,
+    files: &[Vec<u8>],
+) -> reqwest::Result<reqwest::Response> {
+    let mut form = reqwest::multipart::Form::new()
+        .part("request", reqwest::multipart::Part::text(request.to_string()).mime_str("application/json")?);
+    for (k, f) in files.iter().enumerate() {
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(f.clone()).file_name(format!("f{k}.pdf")).mime_str("application/pdf")?,
+        );
+    }
+    client.post(format!("{base}/api/v1/requests")).bearer_auth(token).multipart(form).send().await
 }
 
 /// What the client was told: a 201 with this body, for these files.
@@ -160,22 +217,8 @@ async fn acknowledged_requests_survive_kill_9(backend: Backend) {
                     let files: Vec<Vec<u8>> = (0..2).map(|k| pdf(t * 1_000_000 + i * 10 + k, 150_000)).collect();
                     let request = json!({"matricola": "7002000011", "ambito": "GENERICA",
                                          "subject": format!("Invio {t}-{i}"), "body": "Prova di arresto brusco."});
-                    let mut form = reqwest::multipart::Form::new().part(
-                        "request",
-                        reqwest::multipart::Part::text(request.to_string()).mime_str("application/json").unwrap(),
-                    );
-                    for (k, f) in files.iter().enumerate() {
-                        form = form.part(
-                            "files",
-                            reqwest::multipart::Part::bytes(f.clone())
-                                .file_name(format!("f{k}.pdf"))
-                                .mime_str("application/pdf")
-                                .unwrap(),
-                        );
-                    }
                     attempted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let res =
-                        client.post(format!("{base}/api/v1/requests")).bearer_auth(&rossi).multipart(form).send().await;
+                    let res = send_with_files(&client, &base, &rossi, &request, &files).await;
                     match res {
                         Ok(r) if r.status() == 201 => match r.json::<Value>().await {
                             Ok(body) => acked.lock().unwrap().push(Acked { body, files }),

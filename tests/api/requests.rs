@@ -463,21 +463,21 @@ async fn orphan_bundles_are_swept_and_committed_ones_kept(backend: Backend) {
     let rossi = app.token("rossi").await;
     let kept = app.send_request(&rossi, &generic("7002000011", "Con allegato"), vec![("a.pdf", pdf("a"))]).await;
     let kept: Value = kept.json().await.unwrap();
-    let store = LocalDirStore::new(app.data_dir()).unwrap();
+    let store = LocalDirStore::new(&app.data_dir().join("attachments")).unwrap();
     let orphan_id = uuid::Uuid::now_v7().to_string();
     let tmp = store.temp_path();
     std::fs::write(&tmp, b"PK\x05\x06").unwrap();
     store.put_file(&orphan_id, &tmp).await.unwrap();
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
     for id in [&orphan_id, &kept["id"].as_str().unwrap().to_owned()] {
-        let path = store.path(id).await.unwrap().unwrap();
+        let path = store.file_path(id);
         std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
     }
 
     let removed = sweep_orphans(&store, &app.db, None, std::time::Duration::from_secs(3600)).await.unwrap();
 
     assert_eq!(removed, 1);
-    assert!(store.path(&orphan_id).await.unwrap().is_none());
+    assert!(store.open(&orphan_id).await.unwrap().is_none());
     let zip = app.get(&format!("/api/v1/requests/{}/attachments.zip", kept["id"].as_str().unwrap()), &rossi).await;
     assert_eq!(zip.status(), 200);
     assert_eq!(sha(&zip.bytes().await.unwrap()), kept["bundle"]["sha256"].as_str().unwrap());

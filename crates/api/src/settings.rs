@@ -36,6 +36,48 @@ pub struct Settings {
     /// Origins (`https://host[:port]`) whose pages may call the API from a browser; none by
     /// default (the web app is served from the API's own origin).
     pub cors_origins: Vec<String>,
+    /// Where attachment bundles are kept.
+    pub attachments: AttachmentStore,
+}
+
+/// The attachment store: a directory (default `<data dir>/attachments`, shared by every
+/// instance when they run on several machines) or an S3-compatible bucket.
+#[derive(Clone, Debug)]
+pub enum AttachmentStore {
+    Dir(PathBuf),
+    S3(S3Settings),
+}
+
+/// `CASSETTO_S3_*`; credentials may also come from the standard `AWS_*` variables.
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix of the bundles (default `bundles`).
+    pub prefix: String,
+    /// The service's address for S3-compatible servers (`http://127.0.0.1:9000`); AWS otherwise.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+}
+
+/// A value kept out of logs and `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("«nascosto»")
+    }
 }
 
 impl Settings {
@@ -81,7 +123,9 @@ impl Settings {
                 .with_context(|| format!("CASSETTO_MAX_FILE_BYTES «{v}» non è un numero positivo"))?,
             None => 10 * 1024 * 1024,
         };
+        let attachments = attachment_store(&get, &data_dir)?;
         Ok(Settings {
+            attachments,
             database_url,
             bind,
             data_dir,
@@ -146,6 +190,31 @@ fn cors_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
             }
         })
         .collect()
+}
+
+fn attachment_store(get: &impl Fn(&str) -> Option<String>, data_dir: &Path) -> anyhow::Result<AttachmentStore> {
+    let Some(bucket) = get("CASSETTO_S3_BUCKET") else {
+        let dir = get("CASSETTO_ATTACHMENTS_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("attachments"));
+        return Ok(AttachmentStore::Dir(dir));
+    };
+    if get("CASSETTO_ATTACHMENTS_DIR").is_some() {
+        bail!("CASSETTO_ATTACHMENTS_DIR e CASSETTO_S3_BUCKET sono alternativi: impostarne uno solo");
+    }
+    let endpoint = get("CASSETTO_S3_ENDPOINT");
+    if let Some(e) = &endpoint {
+        let parsed = url::Url::parse(e).ok();
+        if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("http" | "https")) {
+            bail!("CASSETTO_S3_ENDPOINT deve essere un indirizzo http:// o https://");
+        }
+    }
+    Ok(AttachmentStore::S3(S3Settings {
+        bucket,
+        prefix: get("CASSETTO_S3_PREFIX").unwrap_or_else(|| "bundles".into()),
+        endpoint,
+        region: get("CASSETTO_S3_REGION").unwrap_or_else(|| "eu-south-1".into()),
+        access_key_id: get("CASSETTO_S3_ACCESS_KEY_ID"),
+        secret_access_key: get("CASSETTO_S3_SECRET_ACCESS_KEY").map(Secret::new),
+    }))
 }
 
 fn check_database_url(url: &str) -> anyhow::Result<()> {

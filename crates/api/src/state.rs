@@ -18,7 +18,7 @@ pub struct AppState {
 impl AppState {
     /// The state over an open database, with the attachment store of the settings.
     pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let blobs: Arc<dyn BlobStore> = Arc::new(crate::blobs::LocalDirStore::new(&settings.data_dir)?);
+        let blobs: Arc<dyn BlobStore> = crate::blobs::from_settings(&settings)?;
         Ok(Self { db, settings, blobs, wake: Arc::new(tokio::sync::Notify::new()) })
     }
 }

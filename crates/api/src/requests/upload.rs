@@ -53,6 +53,11 @@ enum Msg {
     Data(Bytes),
 }
 
+/// The zip writer ended before its input did: its own error tells why.
+#[derive(Debug, thiserror::Error)]
+#[error("bundle writer stopped")]
+struct WriterStopped;
+
 /// The zip writer, fed chunk by chunk from the async side.
 struct BundleWriter {
     tx: mpsc::Sender<Msg>,
@@ -80,7 +85,7 @@ impl BundleWriter {
                 }
             }
             let buf = zip.finish()?;
-            let file = buf.into_inner().map_err(|e| anyhow::anyhow!("flush bundle: {}", e.error()))?;
+            let file = buf.into_inner().map_err(|e| anyhow::Error::new(e.into_error()).context("flush bundle"))?;
             file.sync_all()?;
             drop(file);
             hash_file(&path)
@@ -89,7 +94,7 @@ impl BundleWriter {
     }
 
     async fn send(&self, msg: Msg) -> ApiResult<()> {
-        self.tx.send(msg).await.map_err(|_| ApiError::Internal(anyhow::anyhow!("bundle writer stopped")))
+        self.tx.send(msg).await.map_err(|_| ApiError::Internal(anyhow::Error::new(WriterStopped)))
     }
 
     async fn finish(self) -> ApiResult<(i64, String)> {
@@ -103,14 +108,21 @@ impl BundleWriter {
 
 /// A full disk or an unwritable store is a 503 the client may retry, not a 500.
 pub fn storage_error(e: anyhow::Error) -> ApiError {
+    let full = |io: &std::io::Error| io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull;
     let no_space = e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull)
+        c.downcast_ref::<std::io::Error>().is_some_and(full)
+            || matches!(c.downcast_ref::<zip::result::ZipError>(), Some(zip::result::ZipError::Io(io)) if full(io))
     });
     if no_space {
         tracing::error!(error = ?e, "attachment store full");
         ApiError::Unavailable(
             "spazio per gli allegati esaurito: la richiesta non è stata registrata, riprovare più tardi".into(),
+        )
+    } else if e.downcast_ref::<crate::blobs::StoreUnavailable>().is_some() {
+        tracing::error!(error = ?e, "attachment store unavailable");
+        ApiError::Unavailable(
+            "archivio degli allegati non raggiungibile: la richiesta non è stata registrata, riprovare più tardi"
+                .into(),
         )
     } else {
         ApiError::Internal(e)
@@ -267,6 +279,12 @@ pub async fn read_multipart(mut mp: Multipart, max_file_bytes: u64, temp_path: P
     };
     if let Err(e) = result {
         cleanup().await;
+        // The writer stopped on its own (a full disk…): its error is the cause to report.
+        if matches!(&e, ApiError::Internal(inner) if inner.is::<WriterStopped>()) {
+            if let Some(Err(cause)) = finished {
+                return Err(cause);
+            }
+        }
         return Err(e);
     }
     let bundle = match finished {

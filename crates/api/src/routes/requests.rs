@@ -16,6 +16,7 @@ use cassetto_storage::requests::{self as store, Scope};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Caller;
+use crate::blobs::Blob;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, read_limited, ValidJson};
 use crate::requests::{self, archive, upload, Created};
@@ -287,26 +288,36 @@ pub async fn serve_bundle(
     if r.bundle_sha256.is_none() {
         return Err(ApiError::NotFound("la richiesta non ha allegati".into()));
     }
-    let path = state
+    let blob = state
         .blobs
-        .path(&r.id)
+        .open(&r.id)
         .await
-        .map_err(ApiError::Internal)?
+        .map_err(upload::storage_error)?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("bundle of {} missing from the store", r.id)))?;
-    let file = NamedFile::open_async(&path).await.map_err(|e| ApiError::Internal(e.into()))?;
     let name = format!("richiesta-{}.zip", r.protocollo.replace(['/', '.'], "-"));
-    let file = file
-        .set_content_type("application/zip".parse().map_err(|_| ApiError::Internal(anyhow::anyhow!("mime")))?)
-        .set_content_disposition(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(name)],
-        });
-    let mut res = file.into_response(req);
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::Filename(name)],
+    };
+    let zip = mime_zip()?;
+    let mut res = match blob {
+        Blob::File(path) => {
+            let file = NamedFile::open_async(&path).await.map_err(|e| ApiError::Internal(e.into()))?;
+            file.set_content_type(zip).set_content_disposition(disposition).into_response(req)
+        }
+        Blob::Stream { size, body } => {
+            HttpResponse::Ok().content_type(zip).insert_header(disposition).no_chunking(size).streaming(body)
+        }
+    };
     res.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("private, no-store"),
     );
     Ok(res)
+}
+
+fn mime_zip() -> ApiResult<actix_web::mime::Mime> {
+    "application/zip".parse().map_err(|_| ApiError::Internal(anyhow::anyhow!("mime")))
 }
 
 /// The delivery log of a request's e-mails and SMS, recipients partly masked.
