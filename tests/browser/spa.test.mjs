@@ -160,6 +160,64 @@ test('a company sends a request with two files, finds it by each filter, and see
   await context.close();
 });
 
+async function apiToken(username) {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).access_token;
+}
+
+async function apiPost(token, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.status === 200 || res.status === 201, `${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+test('HTML and scripts stored in a subject and in comments are shown as text, never run', async () => {
+  // Arrange: hostile text in the subject, the body, a company comment and an operator comment.
+  const img = '<img src=x onerror="window.__xss=1">';
+  const script = '<script>window.__xss=2</script>';
+  const rossi = await apiToken('azienda.rossi');
+  const sent = await apiPost(rossi, '/api/v1/requests', {
+    matricola: '7002000011', ambito: 'GENERICA', subject: `Oggetto ${img}`, body: `Testo ${script}`, details: {},
+  });
+  await apiPost(rossi, `/api/v1/requests/${sent.id}/comments`, { body: `Azienda ${img}` });
+  const operatore = await apiToken('operatore.roma');
+  await apiPost(operatore, `/api/v1/quesiti/${sent.id}/comments`, { body: `Operatore ${script}${img}`, internal: false });
+  const context = await browser.newContext({ locale: 'it-IT' });
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+
+  // Act: the company and the operator open it.
+  await signIn(page, 'azienda.rossi');
+  await page.goto(`${base}/richieste/${sent.id}`);
+  await page.waitForSelector('[data-testid=commenti] >> text=Operatore');
+  const companyView = await page.locator('main').textContent();
+  const companyImgs = await page.locator('main img[src=x]').count();
+  await signOut(page);
+  await signIn(page, 'operatore.roma');
+  await page.goto(`${base}/sportello/${sent.id}`);
+  await page.waitForSelector('[data-testid=commenti] >> text=Azienda');
+  const operatorView = await page.locator('main').textContent();
+
+  // Assert: the markup is there as characters, no element was made from it, nothing ran.
+  for (const view of [companyView, operatorView]) {
+    assert.ok(view.includes(img), 'the <img> text is shown literally');
+    assert.ok(view.includes(script), 'the <script> text is shown literally');
+  }
+  assert.equal(companyImgs, 0);
+  assert.equal(await page.locator('main img[src=x]').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(dialogs, []);
+  await context.close();
+});
+
 test('an expired session goes back to sign-in with a message, and deep links open the app', async () => {
   const context = await browser.newContext({ locale: 'it-IT' });
   const page = await context.newPage();

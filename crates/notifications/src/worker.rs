@@ -80,6 +80,9 @@ impl Channels {
     }
 }
 
+/// Rounds a worker runs at once (see [`Worker::run`]).
+const LANES: usize = 2;
+
 pub struct Worker {
     db: DatabaseConnection,
     channels: Channels,
@@ -127,6 +130,10 @@ async fn deliver(channels: Channels, row: notification::Model, secret: Option<St
 impl Worker {
     /// One round: claim, send, record. Returns how many rows were handled.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
+        self.round(self.cfg.concurrency).await
+    }
+
+    async fn round(&self, concurrency: usize) -> anyhow::Result<usize> {
         let now = Utc::now();
         let lease_until = now + chrono::Duration::from_std(self.cfg.lease)?;
         let rows = outbox::claim_due(&self.db, &self.cfg.worker_id, self.cfg.batch, now, lease_until).await?;
@@ -145,7 +152,7 @@ impl Worker {
             })
             .collect();
         let results: Vec<(i64, i32, anyhow::Result<()>)> =
-            futures_util::stream::iter(sends).buffer_unordered(self.cfg.concurrency).collect().await;
+            futures_util::stream::iter(sends).buffer_unordered(concurrency).collect().await;
         let sent: Vec<i64> = results.iter().filter(|r| r.2.is_ok()).map(|r| r.0).collect();
         {
             let _turn = cassetto_storage::write_turn(&self.db).await;
@@ -168,11 +175,32 @@ impl Worker {
     }
 
     /// Runs until `shutdown` resolves; woken early by `wake` when new rows are committed.
+    ///
+    /// Two lanes share the work, each claiming its own batch with half the concurrency: while
+    /// one waits for the slowest messages of its batch or records results, the other sends, so
+    /// the relay is kept busy. A lane stops after its current round once `shutdown` resolves.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
         tracing::info!(worker = %self.cfg.worker_id, "notification worker started");
-        loop {
-            let handled = match self.run_once().await {
+        let lane_concurrency = self.cfg.concurrency.div_ceil(LANES).max(1);
+        let me = Arc::new(self);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let lanes: Vec<_> = (0..LANES)
+            .map(|_| {
+                let (me, stopped) = (me.clone(), stopped.clone());
+                tokio::spawn(async move { me.lane(lane_concurrency, stopped).await })
+            })
+            .collect();
+        shutdown.await;
+        let _ = stop.send(true);
+        for lane in lanes {
+            let _ = lane.await;
+        }
+        tracing::info!(worker = %me.cfg.worker_id, "notification worker stopped");
+    }
+
+    async fn lane(&self, concurrency: usize, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        while !*stopped.borrow() {
+            let handled = match self.round(concurrency).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = ?e, "notification round failed");
@@ -183,11 +211,10 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = stopped.changed() => break,
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.cfg.poll) => {}
             }
         }
-        tracing::info!(worker = %self.cfg.worker_id, "notification worker stopped");
     }
 }
