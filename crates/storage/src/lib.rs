@@ -11,17 +11,14 @@ pub mod requests;
 pub mod stats;
 pub mod throttle;
 pub mod webhooks;
+mod write;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+pub use write::{begin_write, settle, write_turn, WriteTurn, WriteTxn, MAX_GROUP};
+
 use std::time::Duration;
 
 use cassetto_migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, Database, DbBackend, ExecResult, QueryResult, SqlErr, SqliteTransactionMode, Statement,
-    TransactionOptions,
-};
+use sea_orm::{ConnectOptions, Database, DbBackend, SqlErr};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
@@ -117,89 +114,4 @@ pub fn is_unavailable(err: &DbErr) -> bool {
 /// True when the error is a foreign-key violation, on either backend.
 pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
-}
-
-/// One lock per SQLite database file, shared by every pool of this process that opens it.
-fn sqlite_write_lock(db: &DatabaseConnection) -> Option<Arc<tokio::sync::Mutex<()>>> {
-    static LOCKS: OnceLock<std::sync::Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return None;
-    }
-    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_path_buf();
-    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-    Some(locks.entry(file).or_default().clone())
-}
-
-/// Waits for this process's turn to write to a SQLite database (nothing on PostgreSQL).
-///
-/// SQLite has one writer at a time; writers of one process queue here, in order, instead of
-/// polling the database lock in SQLite's busy handler (which sleeps up to 100 ms between tries
-/// and made concurrent senders wait far longer than the writes take). Other processes on the
-/// same file still meet the busy timeout.
-pub async fn write_turn(db: &DatabaseConnection) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-    match sqlite_write_lock(db) {
-        Some(lock) => Some(lock.lock_owned().await),
-        None => None,
-    }
-}
-
-/// A write transaction: on SQLite it holds the process's write turn until it ends.
-pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl WriteTxn {
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
-    }
-
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
-    }
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.txn.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.txn.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.txn.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.txn.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.txn.support_returning()
-    }
-
-    fn is_mock_connection(&self) -> bool {
-        self.txn.is_mock_connection()
-    }
-}
-
-/// Starts a write transaction. On SQLite it first waits for the process's write turn, then
-/// takes the database's write lock at `BEGIN` (`IMMEDIATE`), so a read is never upgraded to a
-/// write mid-transaction.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
-    let turn = write_turn(db).await;
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    Ok(WriteTxn { txn, _turn: turn })
 }

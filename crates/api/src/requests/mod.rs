@@ -240,6 +240,8 @@ async fn create_inner(
             // Two retries with the same key raced: the loser answers like a retry.
             if let (RegisterError::Db(db), Some(key)) = (&e, &idempotency_key) {
                 if is_unique_violation(db) {
+                    // The winner may be in a group not committed yet: let it land first.
+                    cassetto_storage::settle(&state.db).await;
                     if let Some(row) = store::idempotency_get(&state.db, caller.user.id, key).await? {
                         return replay_or_conflict(row, &hash).await;
                     }

@@ -1,0 +1,382 @@
+//! Write transactions, with group commit on SQLite.
+//!
+//! SQLite has one writer at a time and, with `synchronous=FULL`, every commit waits for an fsync
+//! of the WAL. Writers of one process queue for their turn here (FIFO, instead of polling the
+//! database lock in SQLite's busy handler). A writer that gets its turn while the previous one's
+//! transaction is still open joins it: its statements run inside a savepoint of that one
+//! **group** transaction. The group is committed — one fsync for all of its members — by the
+//! member that leaves the turn with nobody queued behind it (or when it reaches
+//! [`MAX_GROUP`]); every member's `commit()` returns only once the group is durably committed,
+//! so a client is still answered only after its data is on disk. A member that fails rolls
+//! back to its savepoint without disturbing the others; if the group commit fails, every member
+//! gets the error (none of them has answered yet). Other processes on the same file still meet
+//! the busy timeout. On PostgreSQL a write transaction is a plain transaction.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+
+/// Members of one group transaction at most.
+pub const MAX_GROUP: usize = 64;
+
+/// How long a member that handed the commit over waits before checking that someone took it.
+const HANDOVER_CHECK: Duration = Duration::from_millis(50);
+
+/// What a group's commit ended with: `None` while open.
+type Outcome = Option<Result<(), String>>;
+
+struct OpenGroup {
+    id: u64,
+    txn: DatabaseTransaction,
+    members: usize,
+    done: watch::Sender<Outcome>,
+}
+
+#[derive(Default)]
+struct GroupSlot {
+    open: Option<OpenGroup>,
+}
+
+/// The write lock of one SQLite file in this process.
+#[derive(Default)]
+struct FileLock {
+    turn: Arc<Mutex<GroupSlot>>,
+    queued: AtomicUsize,
+    next_group: AtomicU64,
+}
+
+/// One lock per SQLite database file, shared by every pool of this process that opens it.
+fn sqlite_write_lock(db: &DatabaseConnection) -> Option<Arc<FileLock>> {
+    static LOCKS: OnceLock<std::sync::Mutex<HashMap<PathBuf, Arc<FileLock>>>> = OnceLock::new();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_path_buf();
+    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    Some(locks.entry(file).or_default().clone())
+}
+
+/// Counts a writer as queued while it waits for the turn. A writer whose wait is cancelled
+/// may have been the one a group was handed over to: the group is then committed by a task.
+struct Queued {
+    lock: Arc<FileLock>,
+    acquired: bool,
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.lock.queued.fetch_sub(1, Ordering::SeqCst);
+        if !self.acquired {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(tidy(self.lock.clone()));
+            }
+        }
+    }
+}
+
+/// Commits an open group nobody is left to commit.
+async fn tidy(lock: Arc<FileLock>) {
+    let mut slot = FileLock::acquire(&lock).await;
+    if lock.queued.load(Ordering::SeqCst) == 0 {
+        if let Err(e) = flush(&mut slot).await {
+            tracing::error!(error = %e, "group commit failed");
+        }
+    }
+}
+
+impl FileLock {
+    async fn acquire(this: &Arc<Self>) -> OwnedMutexGuard<GroupSlot> {
+        this.queued.fetch_add(1, Ordering::SeqCst);
+        let mut waiting = Queued { lock: this.clone(), acquired: false };
+        let guard = this.turn.clone().lock_owned().await;
+        waiting.acquired = true;
+        guard
+    }
+}
+
+/// Commits the open group, if any, and tells its members.
+async fn flush(slot: &mut GroupSlot) -> Result<(), DbErr> {
+    let Some(group) = slot.open.take() else { return Ok(()) };
+    let result = group.txn.commit().await;
+    let _ = group.done.send(Some(result.as_ref().map(|_| ()).map_err(|e| e.to_string())));
+    result
+}
+
+/// This process's turn to write to a SQLite database outside a [`WriteTxn`] (any open group is
+/// committed first); nothing on PostgreSQL.
+pub struct WriteTurn {
+    _guard: Option<OwnedMutexGuard<GroupSlot>>,
+}
+
+/// Waits for this process's turn to write to a SQLite database (nothing on PostgreSQL).
+pub async fn write_turn(db: &DatabaseConnection) -> WriteTurn {
+    let Some(lock) = sqlite_write_lock(db) else { return WriteTurn { _guard: None } };
+    let mut guard = FileLock::acquire(&lock).await;
+    if let Err(e) = flush(&mut guard).await {
+        tracing::error!(error = %e, "group commit failed");
+    }
+    WriteTurn { _guard: Some(guard) }
+}
+
+enum Mode {
+    Plain,
+    Group { lock: Arc<FileLock>, guard: Option<OwnedMutexGuard<GroupSlot>>, group: u64, done: watch::Receiver<Outcome> },
+}
+
+/// A write transaction: on SQLite a member of a group transaction (see the module).
+pub struct WriteTxn {
+    txn: Option<DatabaseTransaction>,
+    mode: Mode,
+}
+
+/// Starts a write transaction. On SQLite it waits for the process's write turn, then joins the
+/// open group or begins one, taking the database's write lock at `BEGIN` (`IMMEDIATE`), so a
+/// read is never upgraded to a write mid-transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    let Some(lock) = sqlite_write_lock(db) else {
+        return Ok(WriteTxn { txn: Some(db.begin().await?), mode: Mode::Plain });
+    };
+    let mut guard = FileLock::acquire(&lock).await;
+    match join_group(db, &lock, &mut guard).await {
+        Ok((savepoint, group, done)) => {
+            Ok(WriteTxn { txn: Some(savepoint), mode: Mode::Group { lock, guard: Some(guard), group, done } })
+        }
+        Err(e) => {
+            // Whoever handed the group over to this writer is waiting for it.
+            let _ = flush(&mut guard).await;
+            Err(e)
+        }
+    }
+}
+
+async fn join_group(
+    db: &DatabaseConnection,
+    lock: &FileLock,
+    slot: &mut GroupSlot,
+) -> Result<(DatabaseTransaction, u64, watch::Receiver<Outcome>), DbErr> {
+    if slot.open.as_ref().is_some_and(|g| g.members >= MAX_GROUP) {
+        flush(slot).await?;
+    }
+    if slot.open.is_none() {
+        let txn = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        let id = lock.next_group.fetch_add(1, Ordering::SeqCst);
+        slot.open = Some(OpenGroup { id, txn, members: 0, done: watch::channel(None).0 });
+    }
+    let Some(group) = slot.open.as_mut() else { return Err(DbErr::Custom("no open group".into())) };
+    let savepoint = group.txn.begin().await?;
+    group.members += 1;
+    Ok((savepoint, group.id, group.done.subscribe()))
+}
+
+/// Makes every write acknowledged so far in this process visible to other connections: commits
+/// the open group, if any (a no-op on PostgreSQL).
+pub async fn settle(db: &DatabaseConnection) {
+    drop(write_turn(db).await);
+}
+
+impl WriteTxn {
+    fn inner(&self) -> Result<&DatabaseTransaction, DbErr> {
+        self.txn.as_ref().ok_or_else(|| DbErr::Custom("transaction already ended".into()))
+    }
+
+    /// Commits; on SQLite, returns once the member's group is durably committed.
+    pub async fn commit(mut self) -> Result<(), DbErr> {
+        let txn = self.txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
+        let released = txn.commit().await;
+        let handed_over = self.leave().await?;
+        released?;
+        match handed_over {
+            None => Ok(()),
+            Some((lock, group, done)) => wait_for_group(lock, group, done).await,
+        }
+    }
+
+    pub async fn rollback(mut self) -> Result<(), DbErr> {
+        let txn = self.txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
+        let result = txn.rollback().await;
+        // Members before this one may be waiting for the group: keep it moving.
+        if let Some((lock, group, done)) = self.leave().await? {
+            tokio::spawn(async move {
+                let _ = wait_for_group(lock, group, done).await;
+            });
+        }
+        result
+    }
+
+    /// Gives the turn back. With nobody queued the group is committed now (`None` returned);
+    /// otherwise the next writer joins it and the caller gets what to wait on.
+    #[allow(clippy::type_complexity)]
+    async fn leave(&mut self) -> Result<Option<(Arc<FileLock>, u64, watch::Receiver<Outcome>)>, DbErr> {
+        let Mode::Group { lock, guard, group, done } = &mut self.mode else { return Ok(None) };
+        let Some(mut slot) = guard.take() else { return Ok(None) };
+        let full = slot.open.as_ref().is_some_and(|g| g.members >= MAX_GROUP);
+        if full || lock.queued.load(Ordering::SeqCst) == 0 {
+            flush(&mut slot).await?;
+            return Ok(None);
+        }
+        drop(slot);
+        Ok(Some((lock.clone(), *group, done.clone())))
+    }
+}
+
+/// Waits for group `group` to be committed by a later member; if none takes it over (its wait
+/// was cancelled), commits it here.
+async fn wait_for_group(lock: Arc<FileLock>, group: u64, mut done: watch::Receiver<Outcome>) -> Result<(), DbErr> {
+    loop {
+        if let Some(outcome) = done.borrow_and_update().clone() {
+            return outcome.map_err(|e| DbErr::Custom(format!("group commit failed: {e}")));
+        }
+        match tokio::time::timeout(HANDOVER_CHECK, done.changed()).await {
+            Ok(Ok(())) => continue,
+            // The sender is gone without an outcome: the group was dropped, so not committed.
+            Ok(Err(_)) => return Err(DbErr::Custom("group transaction abandoned".into())),
+            Err(_) => {
+                let mut slot = FileLock::acquire(&lock).await;
+                if slot.open.as_ref().is_some_and(|g| g.id == group) && lock.queued.load(Ordering::SeqCst) == 0 {
+                    flush(&mut slot).await?;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        // Ended without commit or rollback (an early return): the savepoint rolls back when
+        // its transaction drops; the group must still be committed for the others.
+        let Mode::Group { lock, guard, .. } = &mut self.mode else { return };
+        let Some(slot) = guard.take() else { return };
+        drop(self.txn.take());
+        let lock = lock.clone();
+        let flush_later = async move {
+            let mut slot = slot;
+            if lock.queued.load(Ordering::SeqCst) == 0 {
+                if let Err(e) = flush(&mut slot).await {
+                    tracing::error!(error = %e, "group commit failed");
+                }
+            }
+        };
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(flush_later);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.as_ref().map(|t| t.get_database_backend()).unwrap_or(DbBackend::Sqlite)
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.inner()?.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.inner()?.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.inner()?.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.inner()?.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.support_returning())
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    async fn table(dir: &std::path::Path) -> (DatabaseConnection, DatabaseConnection) {
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let db = crate::connect(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").await.unwrap();
+        // A second pool on the same file: what other connections (and processes) see.
+        (db, crate::connect(&url).await.unwrap())
+    }
+
+    async fn visible(reader: &DatabaseConnection, id: i64) -> bool {
+        let stmt = Statement::from_string(DbBackend::Sqlite, format!("SELECT v FROM t WHERE id = {id}"));
+        reader.query_one_raw(stmt).await.unwrap().is_some()
+    }
+
+    async fn insert(txn: &WriteTxn, id: i64) -> Result<ExecResult, DbErr> {
+        txn.execute_unprepared(&format!("INSERT INTO t (id, v) VALUES ({id}, 'x')")).await
+    }
+
+    /// Concurrent writers share commits, each `commit()` returns only once its row is visible
+    /// to another connection, and a member that fails or is dropped leaves the others intact.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_acknowledges_only_durable_rows_and_isolates_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, reader) = table(dir.path()).await;
+        let writers: Vec<_> = (0..200i64)
+            .map(|id| {
+                let (db, reader) = (db.clone(), reader.clone());
+                tokio::spawn(async move {
+                    let txn = begin_write(&db).await.unwrap();
+                    insert(&txn, id).await.unwrap();
+                    match id % 10 {
+                        // A duplicate key: this member's statement fails, the member rolls back.
+                        3 => {
+                            assert!(insert(&txn, id).await.is_err());
+                            txn.rollback().await.unwrap();
+                            false
+                        }
+                        // An early return: dropped without commit or rollback.
+                        7 => {
+                            drop(txn);
+                            false
+                        }
+                        _ => {
+                            txn.commit().await.unwrap();
+                            assert!(visible(&reader, id).await, "row {id} acknowledged before it was committed");
+                            true
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut committed = Vec::new();
+        for (id, w) in writers.into_iter().enumerate() {
+            if w.await.unwrap() {
+                committed.push(id as i64);
+            }
+        }
+
+        settle(&db).await;
+        for id in 0..200i64 {
+            assert_eq!(visible(&reader, id).await, committed.contains(&id), "row {id}");
+        }
+        assert_eq!(committed.len(), 160);
+        let lock = sqlite_write_lock(&db).unwrap();
+        let groups = lock.next_group.load(Ordering::SeqCst);
+        assert!(groups < 200, "no commit was shared: {groups} groups for 200 writers");
+        // Nothing is left open: a plain connection can write at once.
+        reader.execute_unprepared("INSERT INTO t (id, v) VALUES (1000, 'after')").await.unwrap();
+    }
+}
