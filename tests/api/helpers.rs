@@ -342,6 +342,22 @@ impl TestApp {
     }
 }
 
+/// Every file below `dir` (none when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// A valid numeric codice fiscale derived from a matricola.
 pub fn valid_cf(seed: &str) -> String {
     let first10: String = seed.chars().filter(|c| c.is_ascii_digit()).chain(std::iter::repeat('0')).take(10).collect();

@@ -81,23 +81,8 @@ async fn malformed_multipart_is_a_clear_problem_and_creates_nothing(backend: Bac
         assert!(!p.detail().is_empty());
     }
     assert_eq!(total(&app, &rossi).await, 0);
-    let leftovers: Vec<_> = walk(&app.data_dir().join("attachments")).into_iter().filter(|p| p.is_file()).collect();
+    let leftovers: Vec<_> = crate::helpers::files_under(&app.data_dir().join("attachments"));
     assert!(leftovers.is_empty(), "files left behind: {leftovers:?}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 async fn dangerous_file_names_are_made_harmless(backend: Backend) {

@@ -2,17 +2,17 @@
 //! this machine: `s3s-fs` (installed by the test command; `CASSETTO_TEST_S3S_FS` or `PATH`).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::both;
 use cassetto_domain::Role;
 
-use crate::helpers::{expect_problem, generic, pdf, spawn_app_with, Backend, TestApp};
+use crate::helpers::{expect_problem, files_under, generic, pdf, spawn_app_with, Backend, TestApp};
+use crate::processes::sha;
 
 const BUCKET: &str = "cassetto-allegati";
 const ACCESS_KEY: &str = "cassetto-test";
@@ -107,25 +107,6 @@ impl Drop for S3Server {
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_in(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 async fn app_on(s3: &S3Server, backend: Backend) -> TestApp {
     let app = spawn_app_with(backend, s3.settings(None)).await;
     app.create_sede("7002", "Roma Tiburtino", true).await;
@@ -150,12 +131,12 @@ async fn bundles_live_in_the_bucket_and_every_instance_serves_them(backend: Back
     let r: Value = res.json().await.unwrap();
     let id = r["id"].as_str().unwrap();
     assert_eq!(r["attachments"][0]["sha256"], sha(&big));
-    let in_bucket = files_in(&s3.bucket_dir());
+    let in_bucket = files_under(&s3.bucket_dir());
     assert!(
         in_bucket.iter().any(|p| p.file_name().unwrap().to_string_lossy() == format!("{id}.zip")),
         "bundle not in the bucket: {in_bucket:?}"
     );
-    let local: Vec<_> = files_in(&first.data_dir().join("attachments"));
+    let local: Vec<_> = files_under(&first.data_dir().join("attachments"));
     assert!(local.is_empty(), "nothing is kept on the instance's disk: {local:?}");
     for app in [&first, &second] {
         let zip = app.get(&format!("/api/v1/requests/{id}/attachments.zip"), &rossi).await;
@@ -186,7 +167,7 @@ async fn an_unreachable_bucket_refuses_the_request_and_registers_nothing(backend
     let p = expect_problem(res, 503).await;
     assert!(p.detail().contains("allegati"), "{}", p.detail());
     assert_eq!(app.archive(&rossi, "").await["total"], 1);
-    let leftovers = files_in(&app.data_dir().join("attachments-tmp"));
+    let leftovers = files_under(&app.data_dir().join("attachments-tmp"));
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     s3.restart().await;
     let after = app.send_request(&rossi, &generic("7002000011", "Dopo"), vec![("c.pdf", pdf("c"))]).await;

@@ -101,20 +101,10 @@ impl Settings {
             Some(_) => bail!("CASSETTO_JWT_SECRET deve avere almeno 32 caratteri"),
             None => load_or_generate_secret(&data_dir)?,
         };
-        let smtp_url = get("CASSETTO_SMTP_URL");
-        if let Some(u) = &smtp_url {
-            let parsed = url::Url::parse(u).ok();
-            if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("smtp" | "smtps")) {
-                bail!("CASSETTO_SMTP_URL deve iniziare con smtp:// o smtps://");
-            }
-        }
-        let sms_url = get("CASSETTO_SMS_URL");
-        if let Some(u) = &sms_url {
-            let parsed = url::Url::parse(u).ok();
-            if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("http" | "https")) {
-                bail!("CASSETTO_SMS_URL deve essere un indirizzo http:// o https://");
-            }
-        }
+        let smtp_url =
+            url_setting(&get, "CASSETTO_SMTP_URL", &["smtp", "smtps"], "deve iniziare con smtp:// o smtps://")?;
+        let sms_url =
+            url_setting(&get, "CASSETTO_SMS_URL", &["http", "https"], "deve essere un indirizzo http:// o https://")?;
         let max_file_bytes = match get("CASSETTO_MAX_FILE_BYTES") {
             Some(v) => v
                 .parse::<u64>()
@@ -192,6 +182,23 @@ fn cors_origins(raw: Option<&str>) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
+/// An optional URL setting whose scheme must be one of `schemes`; `rule` completes the error.
+fn url_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    schemes: &[&str],
+    rule: &str,
+) -> anyhow::Result<Option<String>> {
+    let value = get(key);
+    if let Some(v) = &value {
+        let scheme = url::Url::parse(v).ok().map(|u| u.scheme().to_owned());
+        if !scheme.is_some_and(|s| schemes.contains(&s.as_str())) {
+            bail!("{key} {rule}");
+        }
+    }
+    Ok(value)
+}
+
 fn attachment_store(get: &impl Fn(&str) -> Option<String>, data_dir: &Path) -> anyhow::Result<AttachmentStore> {
     let Some(bucket) = get("CASSETTO_S3_BUCKET") else {
         let dir = get("CASSETTO_ATTACHMENTS_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("attachments"));
@@ -200,13 +207,8 @@ fn attachment_store(get: &impl Fn(&str) -> Option<String>, data_dir: &Path) -> a
     if get("CASSETTO_ATTACHMENTS_DIR").is_some() {
         bail!("CASSETTO_ATTACHMENTS_DIR e CASSETTO_S3_BUCKET sono alternativi: impostarne uno solo");
     }
-    let endpoint = get("CASSETTO_S3_ENDPOINT");
-    if let Some(e) = &endpoint {
-        let parsed = url::Url::parse(e).ok();
-        if !matches!(parsed.as_ref().map(|p| p.scheme()), Some("http" | "https")) {
-            bail!("CASSETTO_S3_ENDPOINT deve essere un indirizzo http:// o https://");
-        }
-    }
+    let endpoint =
+        url_setting(get, "CASSETTO_S3_ENDPOINT", &["http", "https"], "deve essere un indirizzo http:// o https://")?;
     Ok(AttachmentStore::S3(S3Settings {
         bucket,
         prefix: get("CASSETTO_S3_PREFIX").unwrap_or_else(|| "bundles".into()),

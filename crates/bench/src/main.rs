@@ -151,6 +151,10 @@ async fn run_backend(backend: &str, args: &Args) -> anyhow::Result<String> {
         studio_deleghe: args.studio_deleghe,
     };
     let (ds, load_s) = load::load(&db, &sizes).await?;
+    // SQLite reads the planner's statistics when a connection first reads the schema: the
+    // pool that loaded the data predates ANALYZE, so the floor gets connections of its own.
+    db.close().await?;
+    let db = cassetto_storage::connect(&url).await?;
     let bin = server::binary()?;
     let data_dir = dir.join("data");
     let srv = server::Server::start(&bin, &url, &data_dir).await?;
