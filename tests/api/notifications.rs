@@ -217,6 +217,46 @@ async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
     assert_eq!((sms["status"].as_str(), sms["attempts"].as_i64()), (Some("sent"), Some(3)), "{sms}");
 }
 
+/// The SMS gateway unreachable (nothing listens): the SMS stays queued with its error; when the
+/// gateway is back on its address it is delivered, once.
+async fn an_sms_gateway_outage_loses_nothing(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_app_with(backend, fast(&smtp.url(), &format!("http://127.0.0.1:{port}/sms"))).await;
+    registry(&app).await;
+    let rossi = app.token("rossi").await;
+    set_prefs(
+        &app,
+        &rossi,
+        json!({"email": null, "mobile": "+39 347 7654321", "email_enabled": false, "sms_enabled": true}),
+    )
+    .await;
+
+    let id = app.sent(&rossi, &generic("7002000011", "SMS durante il guasto")).await["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let sms = loop {
+        let log: Value = app.get(&format!("/api/v1/requests/{id}/notifications"), &rossi).await.json().await.unwrap();
+        let sms = log.as_array().unwrap().iter().find(|n| n["channel"] == "sms").cloned().unwrap();
+        if sms["attempts"].as_i64().unwrap_or(0) >= 2 || std::time::Instant::now() > deadline {
+            break sms;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_ne!(sms["status"], "sent", "{sms}");
+    assert!(sms["attempts"].as_i64().unwrap() >= 2, "{sms}");
+    assert!(!sms["last_error"].as_str().unwrap_or("").is_empty(), "{sms}");
+
+    let gw = SmsGateway::start_on(port, vec![]).await;
+
+    assert!(wait_until(15, || gw.delivered().len() == 1).await, "the queued SMS did not arrive");
+    let log = settled_log(&app, &rossi, &id).await;
+    let sms = log.iter().find(|n| n["channel"] == "sms").unwrap();
+    assert_eq!(sms["status"], "sent", "{sms}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(gw.delivered().len(), 1, "delivered more than once");
+    assert_eq!(gw.delivered()[0]["to"], "+393477654321");
+}
+
 async fn a_permanently_failing_address_is_marked_failed_after_the_limit(backend: Backend) {
     let smtp = SmtpServer::start().await;
     smtp.reject("rossi@example.it");
@@ -363,6 +403,7 @@ both!(
     rerouting_tells_the_sender,
     an_smtp_outage_loses_nothing,
     a_gateway_error_is_retried_until_it_answers,
+    an_sms_gateway_outage_loses_nothing,
     a_permanently_failing_address_is_marked_failed_after_the_limit,
     preferences_decide_the_channels,
     without_relays_messages_are_written_to_files,

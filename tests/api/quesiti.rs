@@ -333,7 +333,50 @@ async fn the_audit_trail_records_who_did_what(backend: Backend) {
     expect_problem(app.get(&format!("/api/v1/quesiti/{id}/audit"), &op).await, 403).await;
 }
 
+/// Copies request `template` `n` times with subject «Ferie estive <i>», every hundredth open
+/// and unassigned, the others closed (in one statement, on either backend).
+async fn bulk_copies(app: &TestApp, template: &str, n: u32) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         INSERT INTO requests (id, protocollo, sede_code, matricola, ambito_code, subject, subject_search, body, \
+         details, status, created_by, version, attachment_count, created_at, updated_at) \
+         SELECT 'bulk-' || i, 'BULK.' || i, r.sede_code, r.matricola, r.ambito_code, 'Ferie estive ' || i, \
+         'ferie estive ' || i, r.body, r.details, CASE WHEN i % 100 = 0 THEN 'aperta' ELSE 'chiusa' END, \
+         r.created_by, 1, 0, r.created_at, r.updated_at FROM n, requests r WHERE r.id = '{template}'"
+    );
+    app.db.execute_raw(Statement::from_string(backend, sql)).await.expect("bulk copies");
+}
+
+/// A word found in more subjects than are counted: alone, the total is capped; with filters
+/// that leave few of them, it is exact, and every page holds only matching requests.
+async fn a_common_word_is_counted_exactly_under_selective_filters(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let template = app.sent(&rossi, &generic("7002000011", "Modello")).await;
+    bulk_copies(&app, template["id"].as_str().unwrap(), 1_500).await;
+    let sup = app.token("supervisore").await;
+
+    let alone: Value = app.get("/api/v1/quesiti?subject=ferie", &sup).await.json().await.unwrap();
+    let open: Value = app
+        .get("/api/v1/quesiti?subject=ferie&status=aperta&assigned=none&limit=100", &sup)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!((alone["total"].as_u64(), alone["total_exact"].as_bool()), (Some(1_000), Some(false)), "{alone}");
+    assert_eq!((open["total"].as_u64(), open["total_exact"].as_bool()), (Some(15), Some(true)));
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 15);
+    assert!(items
+        .iter()
+        .all(|q| q["status"] == "aperta" && q["subject"].as_str().unwrap().starts_with("Ferie estive")));
+}
+
 both!(
+    a_common_word_is_counted_exactly_under_selective_filters,
     the_full_life_of_a_quesito_from_both_sides,
     every_allowed_and_refused_transition,
     closing_needs_an_esito_with_a_text,

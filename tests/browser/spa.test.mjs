@@ -174,8 +174,9 @@ async function apiPost(token, path, body) {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
-  assert.ok(res.status === 200 || res.status === 201, `${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  const text = await res.text();
+  assert.ok(res.status === 200 || res.status === 201, `${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
 }
 
 test('HTML and scripts stored in a subject and in comments are shown as text, never run', async () => {

@@ -285,6 +285,9 @@ const FEW_MATCHES: u64 = SUBJECT_COUNT_CAP;
 
 const FTS: &str = "requests_subject_fts";
 
+/// With a common needle, other filters leaving at most this many rows are checked row by row.
+const FEW_ROWS: u64 = 50_000;
+
 /// How the subject filter is answered.
 enum SubjectPlan {
     None,
@@ -357,11 +360,26 @@ pub async fn search(
         && only_subject.opened_before.is_none()
         && only_subject.updated_from.is_none()
         && only_subject.updated_before.is_none();
+    // A common needle with other filters: when those filters leave few rows, checking the
+    // needle on them (covering indexes hold the subject) beats walking every request whose
+    // subject holds the word.
+    let few_rows = match &plan {
+        SubjectPlan::Common(_) if !only_subject => {
+            let rows = request::Entity::find()
+                .filter(condition(scope, filters))
+                .select_only()
+                .column(request::Column::Id)
+                .limit(FEW_ROWS + 1)
+                .into_query();
+            count_rows(db, rows).await? as u64 <= FEW_ROWS
+        }
+        _ => false,
+    };
     let counted = match &plan {
         // Every sede, nothing but a common needle: the trigram table already found more
         // matches than are counted.
         SubjectPlan::Common(_) if only_subject => None,
-        SubjectPlan::Common(needle) => {
+        SubjectPlan::Common(needle) if !few_rows => {
             // Walk the trigram table's matches, checking the other filters on each request.
             let mut q = Query::select();
             q.expr(Expr::cust("1"))
@@ -390,14 +408,7 @@ pub async fn search(
     };
     let n: i64 = match counted {
         None => cap as i64 + 1,
-        Some(counted) => {
-            let count =
-                Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(counted, "matching").to_owned();
-            match db.query_one(&count).await? {
-                Some(row) => row.try_get("", "n")?,
-                None => 0,
-            }
-        }
+        Some(counted) => count_rows(db, counted).await?,
     };
     let (total, exact) = if n as u64 > cap { (cap, false) } else { (n as u64, true) };
     let col = match sort.key {
@@ -420,6 +431,15 @@ pub async fn search(
         .all(db)
         .await?;
     Ok((items, total, exact))
+}
+
+/// The rows a (limited) query returns, counted by the database.
+async fn count_rows(db: &impl ConnectionTrait, rows: sea_orm::sea_query::SelectStatement) -> Result<i64, DbErr> {
+    let count = Query::select().expr_as(Expr::cust("COUNT(*)"), "n").from_subquery(rows, "matching").to_owned();
+    match db.query_one(&count).await? {
+        Some(row) => row.try_get("", "n"),
+        None => Ok(0),
+    }
 }
 
 /// Request ids among `ids` that exist (for the attachment store's orphan sweep).

@@ -187,7 +187,12 @@ pub struct SmsGateway {
 
 impl SmsGateway {
     pub async fn start(script: Vec<u16>) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind sms");
+        Self::start_on(0, script).await
+    }
+
+    /// On a given port (0: any), e.g. where a gateway that was down comes back.
+    pub async fn start_on(port: u16, script: Vec<u16>) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind sms");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(GatewayShared { script: Mutex::new(script), ..Default::default() });
         let s = shared.clone();
