@@ -194,10 +194,9 @@ async fn an_smtp_outage_loses_nothing(backend: Backend) {
     assert_eq!(outbox::backlog(&app.db).await.unwrap(), 0);
 }
 
-async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
-    let smtp = SmtpServer::start().await;
-    let gw = SmsGateway::start(vec![500, 503]).await;
-    let app = spawn_app_with(backend, fast(&smtp.url(), &gw.url())).await;
+/// An app on these relays whose user `rossi` is told by SMS only (+39 347 7654321).
+async fn sms_only_sender(backend: Backend, smtp: &str, sms: &str) -> (TestApp, String) {
+    let app = spawn_app_with(backend, fast(smtp, sms)).await;
     registry(&app).await;
     let rossi = app.token("rossi").await;
     set_prefs(
@@ -206,6 +205,13 @@ async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
         json!({"email": null, "mobile": "+39 347 7654321", "email_enabled": false, "sms_enabled": true}),
     )
     .await;
+    (app, rossi)
+}
+
+async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let gw = SmsGateway::start(vec![500, 503]).await;
+    let (app, rossi) = sms_only_sender(backend, &smtp.url(), &gw.url()).await;
 
     let id = app.sent(&rossi, &generic("7002000011", "SMS")).await["id"].as_str().unwrap().to_owned();
 
@@ -222,15 +228,7 @@ async fn a_gateway_error_is_retried_until_it_answers(backend: Backend) {
 async fn an_sms_gateway_outage_loses_nothing(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let app = spawn_app_with(backend, fast(&smtp.url(), &format!("http://127.0.0.1:{port}/sms"))).await;
-    registry(&app).await;
-    let rossi = app.token("rossi").await;
-    set_prefs(
-        &app,
-        &rossi,
-        json!({"email": null, "mobile": "+39 347 7654321", "email_enabled": false, "sms_enabled": true}),
-    )
-    .await;
+    let (app, rossi) = sms_only_sender(backend, &smtp.url(), &format!("http://127.0.0.1:{port}/sms")).await;
 
     let id = app.sent(&rossi, &generic("7002000011", "SMS durante il guasto")).await["id"].as_str().unwrap().to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
