@@ -110,6 +110,15 @@ async fn flush(slot: &mut GroupSlot) -> Result<(), DbErr> {
     result
 }
 
+/// Rolls the open group back and tells its members.
+async fn abort(slot: &mut GroupSlot, cause: &DbErr) {
+    let Some(group) = slot.open.take() else { return };
+    if let Err(e) = group.txn.rollback().await {
+        tracing::error!(error = %e, "group rollback failed");
+    }
+    let _ = group.done.send(Some(Err(format!("a member failed to release its savepoint: {cause}"))));
+}
+
 /// This process's turn to write to a SQLite database outside a [`WriteTxn`] (any open group is
 /// committed first); nothing on PostgreSQL.
 pub struct WriteTurn {
@@ -195,10 +204,17 @@ impl WriteTxn {
     /// Commits; on SQLite, returns once the member's group is durably committed.
     pub async fn commit(mut self) -> Result<(), DbErr> {
         let txn = self.txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
-        let released = txn.commit().await;
-        let handed_over = self.leave().await?;
-        released?;
-        match handed_over {
+        if let Err(e) = txn.commit().await {
+            // The savepoint could not be released: its writes may still be in the group, which
+            // then must not commit. Every member gets an error; none has answered yet.
+            if let Mode::Group { guard, .. } = &mut self.mode {
+                if let Some(mut slot) = guard.take() {
+                    abort(&mut slot, &e).await;
+                }
+            }
+            return Err(e);
+        }
+        match self.leave().await? {
             None => Ok(()),
             Some((lock, group, done)) => wait_for_group(lock, group, done).await,
         }
