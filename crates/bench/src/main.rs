@@ -52,6 +52,9 @@ struct Args {
     /// Skip sending, back office, memory and drain.
     #[arg(long)]
     archive_only: bool,
+    /// Skip the archive search (measure sending, back office, memory and drain only).
+    #[arg(long, conflicts_with_all = ["archive_only", "only"])]
+    skip_archive: bool,
 }
 
 /// A small client of the API.
@@ -171,7 +174,11 @@ async fn run_backend(backend: &str, args: &Args) -> anyhow::Result<String> {
         azienda_id: users.azienda,
         studio_id: users.studio,
     };
-    let mut lines = archive::run(&api, &db, &ds, &readers, args.samples, args.only.as_deref()).await?;
+    let mut lines = if args.skip_archive {
+        vec![]
+    } else {
+        archive::run(&api, &db, &ds, &readers, args.samples, args.only.as_deref()).await?
+    };
     if !args.archive_only && args.only.is_none() {
         eprintln!("  sending");
         let plan = send::SendPlan { single: 300, multi: 3_000, single_files: 60, multi_files: 400 };

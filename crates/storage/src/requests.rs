@@ -285,8 +285,9 @@ const FEW_MATCHES: u64 = SUBJECT_COUNT_CAP;
 
 const FTS: &str = "requests_subject_fts";
 
-/// With a common needle, other filters leaving at most this many rows are checked row by row.
-const FEW_ROWS: u64 = 50_000;
+/// With a common needle, other filters leaving at most this many rows are checked row by row
+/// (one pass over a covering index: about 8 ms for 100,000 entries on the bench machine).
+const FEW_ROWS: u64 = 100_000;
 
 /// How the subject filter is answered.
 enum SubjectPlan {
@@ -296,7 +297,8 @@ enum SubjectPlan {
     /// SQLite, every sede, a needle found in few subjects: those requests by id.
     Ids(Vec<String>),
     /// SQLite, every sede, a common needle: `LIKE` for the page (an ordered scan meets matches
-    /// early), the trigram table for the count.
+    /// early); for the count, one pass over the rows the other filters leave when they are few,
+    /// the trigram table otherwise.
     Common(String),
 }
 
@@ -349,6 +351,25 @@ pub async fn search(
         SubjectPlan::Ids(ids) => cond = cond.add(request::Column::Id.is_in(ids.clone())),
     }
     let cap = if filters.subject.is_some() { SUBJECT_COUNT_CAP } else { COUNT_CAP };
+    // The count and the page are independent reads: on a pool they run on two connections at
+    // once (two cores), inside a transaction one after the other. A request sent between the
+    // two may be counted and not listed, as it may between two pages.
+    let (counted, items) =
+        tokio::join!(count_matches(db, scope, filters, &plan, &cond, cap), page(db, cond.clone(), sort, cursor, limit));
+    let n = counted?;
+    let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
+    Ok((items?, total, exact))
+}
+
+/// The matching rows, counted up to `cap + 1`.
+async fn count_matches(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filters: &Filters,
+    plan: &SubjectPlan,
+    cond: &Condition,
+    cap: u64,
+) -> Result<u64, DbErr> {
     let only_subject = Filters { subject: None, ..filters.clone() };
     let only_subject = only_subject.matricola.is_none()
         && only_subject.statuses.is_empty()
@@ -360,57 +381,71 @@ pub async fn search(
         && only_subject.opened_before.is_none()
         && only_subject.updated_from.is_none()
         && only_subject.updated_before.is_none();
-    // A common needle with other filters: when those filters leave few rows, checking the
-    // needle on them (covering indexes hold the subject) beats walking every request whose
-    // subject holds the word.
-    let few_rows = match &plan {
-        SubjectPlan::Common(_) if !only_subject => {
-            let rows = request::Entity::find()
-                .filter(condition(scope, filters))
-                .select_only()
-                .column(request::Column::Id)
-                .limit(FEW_ROWS + 1)
-                .into_query();
-            count_rows(db, rows).await? as u64 <= FEW_ROWS
-        }
-        _ => false,
-    };
-    let counted = match &plan {
+    let needle = match plan {
         // Every sede, nothing but a common needle: the trigram table already found more
         // matches than are counted.
-        SubjectPlan::Common(_) if only_subject => None,
-        SubjectPlan::Common(needle) if !few_rows => {
-            // Walk the trigram table's matches, checking the other filters on each request.
-            let mut q = Query::select();
-            q.expr(Expr::cust("1"))
-                .from(request::Entity)
-                .join(
-                    JoinType::InnerJoin,
-                    Alias::new(FTS),
-                    Expr::cust(format!("\"{FTS}\".\"request_id\" = \"requests\".\"id\"")),
-                )
-                .cond_where(condition(scope, filters))
-                .and_where(Expr::cust_with_values(
-                    format!("\"{FTS}\".\"subject_search\" LIKE ?"),
-                    [format!("%{needle}%")],
-                ))
-                .limit(cap + 1);
-            Some(q)
-        }
-        _ => Some(
-            request::Entity::find()
+        SubjectPlan::Common(_) if only_subject => return Ok(cap + 1),
+        SubjectPlan::Common(needle) => needle,
+        _ => {
+            let rows = request::Entity::find()
                 .filter(cond.clone())
                 .select_only()
                 .column(request::Column::Id)
                 .limit(cap + 1)
-                .into_query(),
-        ),
+                .into_query();
+            return Ok(count_rows(db, rows).await? as u64);
+        }
     };
-    let n: i64 = match counted {
-        None => cap as i64 + 1,
-        Some(counted) => count_rows(db, counted).await?,
-    };
-    let (total, exact) = if n as u64 > cap { (cap, false) } else { (n as u64, true) };
+    // A common needle with other filters. When those filters leave few rows, the needle is
+    // checked on each of them in one pass over a covering index (which holds the subject):
+    // that beats walking every request whose subject holds the word.
+    let rows = request::Entity::find()
+        .filter(condition(scope, filters))
+        .select_only()
+        .column(request::Column::SubjectSearch)
+        .limit(FEW_ROWS + 1)
+        .into_query();
+    let pass = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "seen")
+        .expr_as(
+            Expr::cust_with_values(
+                "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
+                [format!("%{}%", escape_like(needle))],
+            ),
+            "hits",
+        )
+        .from_subquery(rows, "few")
+        .to_owned();
+    if let Some(row) = db.query_one(&pass).await? {
+        let seen: i64 = row.try_get("", "seen")?;
+        if seen as u64 <= FEW_ROWS {
+            let hits: i64 = row.try_get("", "hits")?;
+            return Ok(hits as u64);
+        }
+    }
+    // Many rows: walk the trigram table's matches, checking the other filters on each request.
+    let mut q = Query::select();
+    q.expr(Expr::cust("1"))
+        .from(request::Entity)
+        .join(
+            JoinType::InnerJoin,
+            Alias::new(FTS),
+            Expr::cust(format!("\"{FTS}\".\"request_id\" = \"requests\".\"id\"")),
+        )
+        .cond_where(condition(scope, filters))
+        .and_where(Expr::cust_with_values(format!("\"{FTS}\".\"subject_search\" LIKE ?"), [format!("%{needle}%")]))
+        .limit(cap + 1);
+    Ok(count_rows(db, q).await? as u64)
+}
+
+/// One page of ids in sort order, then those rows.
+async fn page(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: u64,
+) -> Result<Vec<request::Model>, DbErr> {
     let col = match sort.key {
         SortKey::UpdatedAt => request::Column::UpdatedAt,
         SortKey::CreatedAt => request::Column::CreatedAt,
@@ -424,13 +459,12 @@ pub async fn search(
     }
     let order = if sort.descending { Order::Desc } else { Order::Asc };
     let ids = ids.order_by(col, order.clone()).order_by(request::Column::Id, order.clone()).limit(limit).into_query();
-    let items = request::Entity::find()
+    request::Entity::find()
         .filter(request::Column::Id.in_subquery(ids))
         .order_by(col, order.clone())
         .order_by(request::Column::Id, order)
         .all(db)
-        .await?;
-    Ok((items, total, exact))
+        .await
 }
 
 /// The rows a (limited) query returns, counted by the database.
