@@ -13,13 +13,15 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Wakes the in-process notification worker after a commit that enqueued messages.
     pub wake: Arc<tokio::sync::Notify>,
+    /// The ambiti catalogue, read by every send.
+    pub ambiti: cassetto_storage::ambiti::Cached,
 }
 
 impl AppState {
     /// The state over an open database, with the attachment store of the settings.
     pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
         let blobs: Arc<dyn BlobStore> = crate::blobs::from_settings(&settings)?;
-        Ok(Self { db, settings, blobs, wake: Arc::new(tokio::sync::Notify::new()) })
+        Ok(Self { db, settings, blobs, wake: Arc::new(tokio::sync::Notify::new()), ambiti: Default::default() })
     }
 }
 

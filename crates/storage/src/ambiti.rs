@@ -37,3 +37,35 @@ pub async fn get(
         .await?;
     Ok(Some((a, fields)))
 }
+
+type Catalogue = std::collections::HashMap<String, (ambito::Model, Vec<ambito_field::Model>)>;
+
+/// The active catalogue kept in memory for a short while: it changes only with a migration
+/// (the API has no endpoint that edits it), and every send reads it. A change made in the
+/// database by hand shows within [`Cached::TTL`].
+#[derive(Default)]
+pub struct Cached {
+    inner: tokio::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Catalogue>)>>,
+}
+
+impl Cached {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// One active ambito with its fields, as [`get`], from the cached catalogue.
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        code: &str,
+    ) -> Result<Option<(ambito::Model, Vec<ambito_field::Model>)>, DbErr> {
+        let fresh = |at: &std::time::Instant| at.elapsed() < Self::TTL;
+        if let Some((at, cat)) = self.inner.read().await.as_ref() {
+            if fresh(at) {
+                return Ok(cat.get(code).cloned());
+            }
+        }
+        let cat: std::sync::Arc<Catalogue> =
+            std::sync::Arc::new(list(db).await?.into_iter().map(|(a, f)| (a.code.clone(), (a, f))).collect());
+        *self.inner.write().await = Some((std::time::Instant::now(), cat.clone()));
+        Ok(cat.get(code).cloned())
+    }
+}

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    sea_query::Query, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entities::{api_client, azienda, delega, sede, user};
@@ -50,6 +50,14 @@ pub async fn update_sede(
 
 pub async fn get_azienda(db: &impl ConnectionTrait, matricola: &str) -> Result<Option<azienda::Model>, DbErr> {
     azienda::Entity::find_by_id(matricola.to_owned()).one(db).await
+}
+
+/// An azienda with its competent sede, in one statement.
+pub async fn azienda_with_sede(
+    db: &impl ConnectionTrait,
+    matricola: &str,
+) -> Result<Option<(azienda::Model, Option<sede::Model>)>, DbErr> {
+    azienda::Entity::find_by_id(matricola.to_owned()).find_also_related(sede::Entity).one(db).await
 }
 
 /// A page of aziende, optionally of one sede, ordered by matricola.
@@ -250,15 +258,17 @@ pub async fn users_for_matricola(
     matricola: &str,
     role: &str,
 ) -> Result<Vec<user::Model>, DbErr> {
-    let ids: Vec<i32> = delega::Entity::find()
-        .select_only()
-        .column(delega::Column::UserId)
-        .filter(delega::Column::Matricola.eq(matricola))
-        .into_tuple::<i32>()
-        .all(db)
-        .await?;
+    // One statement: the users holding a delega for the matricola, read through a subquery.
     user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
+        .filter(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(delega::Column::UserId)
+                    .from(delega::Entity)
+                    .and_where(delega::Column::Matricola.eq(matricola))
+                    .to_owned(),
+            ),
+        )
         .filter(user::Column::Role.eq(role))
         .filter(user::Column::Active.eq(true))
         .order_by_asc(user::Column::Id)

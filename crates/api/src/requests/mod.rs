@@ -12,7 +12,7 @@ use cassetto_dto::{
     requests::{self as dto, NewRequest},
 };
 use cassetto_storage::{
-    ambiti, audit,
+    audit,
     entities::{ambito_field, comment, idempotency_key, request, request_history},
     is_unique_violation, registry, requests as store, ConnectionTrait,
 };
@@ -123,7 +123,7 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
     } else if !no_controls(&body, true) {
         errs.push("body", "il testo non può contenere caratteri di controllo");
     }
-    let ambito = ambiti::get(&state.db, input.ambito.trim()).await?;
+    let ambito = state.ambiti.get(&state.db, input.ambito.trim()).await?;
     let details = match &ambito {
         Some((_, fields)) => check_details(fields, &input.details, &mut errs),
         None => {
@@ -140,8 +140,9 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
             "l'utente non è autorizzato ad agire per la matricola {matricola}: serve una delega registrata"
         )));
     }
-    let azienda = registry::get_azienda(&state.db, matricola.as_str()).await?.ok_or_else(ApiError::not_found)?;
-    let sede = registry::get_sede(&state.db, &azienda.sede_code).await?.ok_or_else(ApiError::not_found)?;
+    let (azienda, sede) =
+        registry::azienda_with_sede(&state.db, matricola.as_str()).await?.ok_or_else(ApiError::not_found)?;
+    let sede = sede.ok_or_else(ApiError::not_found)?;
     if !sede.pilot {
         return Err(ApiError::SedeNotEnabled(format!(
             "la sede competente per la matricola {matricola}, {} ({}), non è ancora abilitata alla comunicazione \
