@@ -52,12 +52,28 @@ pub async fn get_azienda(db: &impl ConnectionTrait, matricola: &str) -> Result<O
     azienda::Entity::find_by_id(matricola.to_owned()).one(db).await
 }
 
-/// An azienda with its competent sede, in one statement.
-pub async fn azienda_with_sede(
+/// The azienda of `matricola` with its competent sede, if `user_id` holds the matricola (its
+/// own or by delega), in one statement. `None`: no such delega (a delega always names an
+/// existing azienda).
+pub async fn azienda_for_sender(
     db: &impl ConnectionTrait,
+    user_id: i32,
     matricola: &str,
 ) -> Result<Option<(azienda::Model, Option<sede::Model>)>, DbErr> {
-    azienda::Entity::find_by_id(matricola.to_owned()).find_also_related(sede::Entity).one(db).await
+    azienda::Entity::find_by_id(matricola.to_owned())
+        .filter(
+            azienda::Column::Matricola.in_subquery(
+                Query::select()
+                    .column(delega::Column::Matricola)
+                    .from(delega::Entity)
+                    .and_where(delega::Column::UserId.eq(user_id))
+                    .and_where(delega::Column::Matricola.eq(matricola))
+                    .to_owned(),
+            ),
+        )
+        .find_also_related(sede::Entity)
+        .one(db)
+        .await
 }
 
 /// A page of aziende, optionally of one sede, ordered by matricola.

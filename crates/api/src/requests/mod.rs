@@ -135,13 +135,13 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
     let (Some(matricola), Some((ambito, _))) = (matricola, ambito) else {
         return Err(ApiError::Internal(anyhow::anyhow!("validated request without values")));
     };
-    if !caller.may_act_for(&state.db, matricola.as_str()).await? {
+    // The delega, the azienda and its sede in one read.
+    let Some((azienda, sede)) = registry::azienda_for_sender(&state.db, caller.user.id, matricola.as_str()).await?
+    else {
         return Err(ApiError::Forbidden(format!(
             "l'utente non è autorizzato ad agire per la matricola {matricola}: serve una delega registrata"
         )));
-    }
-    let (azienda, sede) =
-        registry::azienda_with_sede(&state.db, matricola.as_str()).await?.ok_or_else(ApiError::not_found)?;
+    };
     let sede = sede.ok_or_else(ApiError::not_found)?;
     if !sede.pilot {
         return Err(ApiError::SedeNotEnabled(format!(
