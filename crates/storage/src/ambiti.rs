@@ -69,3 +69,32 @@ impl Cached {
         Ok(cat.get(code).cloned())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use sea_orm::ConnectionTrait;
+
+    use super::*;
+
+    /// The cache answers like [`get`] and, within its lifetime, without reading the database
+    /// again: a change made meanwhile shows only after [`Cached::TTL`].
+    #[tokio::test]
+    async fn the_cached_catalogue_answers_like_the_database_and_reads_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::connect(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+        crate::migrate(&db).await.unwrap();
+        let cache = Cached::default();
+
+        let direct = get(&db, "REGOLARITA_CONTRIBUTIVA").await.unwrap().expect("seeded ambito");
+        let cached = cache.get(&db, "REGOLARITA_CONTRIBUTIVA").await.unwrap().expect("cached ambito");
+        assert_eq!(cached.0, direct.0);
+        assert_eq!(cached.1, direct.1);
+        assert!(!cached.1.is_empty(), "Regolarità contributiva has its period fields");
+        assert!(cache.get(&db, "NON_ESISTE").await.unwrap().is_none());
+
+        db.execute_unprepared("UPDATE ambiti SET active = false WHERE code = 'REGOLARITA_CONTRIBUTIVA'").await.unwrap();
+        assert!(get(&db, "REGOLARITA_CONTRIBUTIVA").await.unwrap().is_none());
+        assert!(cache.get(&db, "REGOLARITA_CONTRIBUTIVA").await.unwrap().is_some(), "served from memory");
+    }
+}
