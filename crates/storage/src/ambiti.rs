@@ -73,8 +73,6 @@ impl Cached {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use sea_orm::ConnectionTrait;
-
     use super::*;
 
     /// The cache answers like [`get`] and, within its lifetime, without reading the database
