@@ -66,6 +66,11 @@ async fn signed_deliveries_for_the_events_subscribed(backend: Backend) {
     let secret = hook["secret"].as_str().unwrap().to_owned();
     let rossi = app.token("rossi").await;
     let op = app.token("op.roma").await;
+    // Another company's request: not the studio's to hear of.
+    app.create_azienda("7002000022", "7002").await;
+    app.create_user("bianchi", Role::Azienda, None, &["7002000022"]).await;
+    let bianchi = app.token("bianchi").await;
+    app.sent(&bianchi, &generic("7002000022", "Non riguarda lo studio")).await;
     let r = app.sent(&rossi, &generic("7002000011", "Evento per il gestionale")).await;
     let id = r["id"].as_str().unwrap();
     app.transition(&op, id, &json!({"to": "in_carico"}), None).await;
@@ -91,7 +96,8 @@ async fn signed_deliveries_for_the_events_subscribed(backend: Backend) {
     let hook_id = hook["id"].as_i64().unwrap();
     let log: Value = app.get(&format!("/api/v1/webhooks/{hook_id}/deliveries"), &studio).await.json().await.unwrap();
     let log = log.as_array().unwrap();
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 2, "only the delegated matricola's events: {log:?}");
+    assert!(got.iter().all(|(_, b)| !b.contains("7002000022")));
     assert!(log.iter().all(|d| d["status"] == "sent"));
     let first = log.iter().find(|d| d["event"] == "registered").unwrap();
     assert_eq!(first["attempts"], 2);

@@ -4,7 +4,7 @@
 //! of what its intermediario sent), each by the channels it enabled in its preferences; and,
 //! for registration and closing, the e-mail address of the azienda's registry entry.
 
-use cassetto_storage::{outbox, registry, webhooks, ConnectionTrait, DbErr};
+use cassetto_storage::{outbox, registry, webhooks, Batch, ConnectionTrait, DbErr};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -85,7 +85,12 @@ pub async fn audience_with(
 ) -> Result<Audience, DbErr> {
     let mut emails: Vec<String> = Vec::new();
     let mut mobiles: Vec<String> = Vec::new();
-    let mut users = registry::users_for_matricola(db, matricola, "azienda").await?;
+    // Two independent reads: on a pool they run at once, on two connections.
+    let (users, hooks) = tokio::join!(
+        registry::users_for_matricola(db, matricola, "azienda"),
+        webhooks::subscribed(db, matricola, event.as_str())
+    );
+    let (mut users, hooks) = (users?, hooks?);
     if let Some(sender) = sender.filter(|u| u.active) {
         if !users.iter().any(|u| u.id == sender.id) {
             users.insert(0, sender.clone());
@@ -115,7 +120,6 @@ pub async fn audience_with(
     });
     mobiles.sort();
     mobiles.dedup();
-    let hooks = webhooks::subscribed(db, matricola, event.as_str()).await?;
     Ok(Audience { emails, mobiles, hooks })
 }
 
@@ -132,6 +136,15 @@ pub async fn enqueue_for(
     audience: Audience,
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
+    let mut batch = Batch::new(db.get_database_backend());
+    let n = enqueue_into(&mut batch, notice, audience, now);
+    batch.run(db).await?;
+    Ok(n)
+}
+
+/// Adds to `batch` the rows of `notice` for an audience read beforehand, to run in the
+/// transaction of the change; returns how many.
+pub fn enqueue_into(batch: &mut Batch, notice: &Notice, audience: Audience, now: DateTime<Utc>) -> usize {
     let Audience { emails, mobiles, hooks } = audience;
     let v = vars(notice);
     let mut rows = Vec::new();
@@ -196,6 +209,6 @@ pub async fn enqueue_for(
         });
     }
     let n = rows.len();
-    outbox::enqueue(db, rows, now).await?;
-    Ok(n)
+    outbox::enqueue_into(batch, rows, now);
+    n
 }

@@ -1,7 +1,11 @@
 //! The append-only audit log: who did what, when, to which record.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+};
+
+use crate::batch::Batch;
 
 use crate::entities::audit_log;
 
@@ -29,20 +33,35 @@ pub async fn record(
     entity_id: &str,
     detail: serde_json::Value,
 ) -> Result<(), DbErr> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        at: Set(Utc::now()),
-        actor_user_id: Set(actor.user_id),
-        actor_username: Set(actor.username.clone()),
-        actor_role: Set(actor.role.clone()),
-        action: Set(action.to_owned()),
-        entity: Set(entity.to_owned()),
-        entity_id: Set(entity_id.to_owned()),
-        detail: Set(detail.to_string()),
-        ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    let mut batch = Batch::new(db.get_database_backend());
+    record_into(&mut batch, actor, action, entity, entity_id, detail);
+    batch.run(db).await
+}
+
+/// Adds one entry to `batch`, to run in the transaction of the change it records.
+pub fn record_into(
+    batch: &mut Batch,
+    actor: &Actor,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    detail: serde_json::Value,
+) {
+    let backend = batch.backend();
+    batch.push(
+        audit_log::Entity::insert(audit_log::ActiveModel {
+            at: Set(Utc::now()),
+            actor_user_id: Set(actor.user_id),
+            actor_username: Set(actor.username.clone()),
+            actor_role: Set(actor.role.clone()),
+            action: Set(action.to_owned()),
+            entity: Set(entity.to_owned()),
+            entity_id: Set(entity_id.to_owned()),
+            detail: Set(detail.to_string()),
+            ..Default::default()
+        })
+        .build(backend),
+    );
 }
 
 /// The entries of one record, oldest first.

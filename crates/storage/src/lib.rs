@@ -4,6 +4,7 @@
 
 pub mod ambiti;
 pub mod audit;
+mod batch;
 pub mod entities;
 pub mod outbox;
 pub mod registry;
@@ -13,7 +14,8 @@ pub mod throttle;
 pub mod webhooks;
 mod write;
 
-pub use write::{begin_write, settle, write_turn, WriteTurn, WriteTxn, MAX_GROUP};
+pub use batch::Batch;
+pub use write::{begin_write, on_writer, settle, write_turn, WriteTurn, WriteTxn, MAX_GROUP};
 
 use std::time::Duration;
 

@@ -6,9 +6,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, Statement,
+    QueryOrder, QueryTrait, Statement,
 };
 
+use crate::batch::Batch;
 use crate::entities::notification::{self, Column as C};
 
 pub const PENDING: &str = "pending";
@@ -29,10 +30,18 @@ pub struct NewMessage {
 }
 
 pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: DateTime<Utc>) -> Result<(), DbErr> {
+    let mut batch = Batch::new(db.get_database_backend());
+    enqueue_into(&mut batch, messages, now);
+    batch.run(db).await
+}
+
+/// Adds to `batch` the insert of `messages` (nothing when there are none).
+pub fn enqueue_into(batch: &mut Batch, messages: Vec<NewMessage>, now: DateTime<Utc>) {
     if messages.is_empty() {
-        return Ok(());
+        return;
     }
-    notification::Entity::insert_many(messages.into_iter().map(|m| notification::ActiveModel {
+    let backend = batch.backend();
+    let rows = messages.into_iter().map(|m| notification::ActiveModel {
         request_id: Set(m.request_id),
         event: Set(m.event),
         channel: Set(m.channel),
@@ -51,10 +60,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, messages: Vec<NewMessage>, now: 
         last_error: Set(None),
         webhook_id: Set(m.webhook_id),
         ..Default::default()
-    }))
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    });
+    batch.push(notification::Entity::insert_many(rows).build(backend));
 }
 
 /// Claims up to `limit` due rows for `worker` until `lease_until`: pending rows whose time has

@@ -9,6 +9,7 @@ use sea_orm::{
     QuerySelect, QueryTrait,
 };
 
+use crate::batch::Batch;
 use crate::entities::{attachment, comment, delega, idempotency_key, protocol_counter, request, request_history};
 
 /// Takes the next progressive of the protocol register of `sede` for `year`.
@@ -53,10 +54,23 @@ pub async fn insert(
     attachments: Vec<NewAttachment>,
     first: request_history::Model,
 ) -> Result<(), DbErr> {
+    let mut batch = Batch::new(db.get_database_backend());
+    insert_into(&mut batch, row, attachments, first);
+    batch.run(db).await
+}
+
+/// Adds to `batch` the inserts of a request with its attachments and first history entry.
+pub fn insert_into(
+    batch: &mut Batch,
+    row: request::Model,
+    attachments: Vec<NewAttachment>,
+    first: request_history::Model,
+) {
+    let backend = batch.backend();
     let id = row.id.clone();
-    request::Entity::insert(request::ActiveModel::from(row)).exec_without_returning(db).await?;
+    batch.push(request::Entity::insert(request::ActiveModel::from(row)).build(backend));
     if !attachments.is_empty() {
-        attachment::Entity::insert_many(attachments.into_iter().enumerate().map(|(i, a)| attachment::ActiveModel {
+        let rows = attachments.into_iter().enumerate().map(|(i, a)| attachment::ActiveModel {
             request_id: Set(id.clone()),
             position: Set(i as i32),
             name: Set(a.name),
@@ -64,17 +78,20 @@ pub async fn insert(
             content_type: Set(a.content_type),
             sha256: Set(a.sha256),
             ..Default::default()
-        }))
-        .exec_without_returning(db)
-        .await?;
+        });
+        batch.push(attachment::Entity::insert_many(rows).build(backend));
     }
-    add_history(db, first).await
+    batch.push(history_insert(first).build(backend));
+}
+
+fn history_insert(entry: request_history::Model) -> sea_orm::Insert<request_history::ActiveModel> {
+    let mut am = request_history::ActiveModel::from(entry);
+    am.id = sea_orm::ActiveValue::NotSet;
+    request_history::Entity::insert(am)
 }
 
 pub async fn add_history(db: &impl ConnectionTrait, entry: request_history::Model) -> Result<(), DbErr> {
-    let mut am = request_history::ActiveModel::from(entry);
-    am.id = sea_orm::ActiveValue::NotSet;
-    request_history::Entity::insert(am).exec_without_returning(db).await?;
+    history_insert(entry).exec_without_returning(db).await?;
     Ok(())
 }
 
@@ -148,6 +165,12 @@ pub async fn idempotency_get(
 pub async fn idempotency_put(db: &impl ConnectionTrait, row: idempotency_key::Model) -> Result<(), DbErr> {
     idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(row)).exec_without_returning(db).await?;
     Ok(())
+}
+
+/// Adds to `batch` the insert of an idempotency key with its stored answer.
+pub fn idempotency_put_into(batch: &mut Batch, row: idempotency_key::Model) {
+    let backend = batch.backend();
+    batch.push(idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(row)).build(backend));
 }
 
 // ---- archive ----
@@ -354,8 +377,27 @@ pub async fn search(
     // The count and the page are independent reads: on a pool they run on two connections at
     // once (two cores), inside a transaction one after the other. A request sent between the
     // two may be counted and not listed, as it may between two pages.
-    let (counted, items) =
-        tokio::join!(count_matches(db, scope, filters, &plan, &cond, cap), page(db, cond.clone(), sort, cursor, limit));
+    // PostgreSQL does not take `assigned_to IS NULL` as an equality when it reads an index in
+    // order. Every sede's queue of one status, not assigned: ordered first by those two
+    // columns — the same on every matching row, so the same order — it reads the work-queue
+    // index (assigned_to, status, updated_at, id, …) backwards from the cursor and stops at
+    // the page's end, instead of sorting every match (1,248 matches of 48,000 open requests:
+    // 15.7 ms → 0.34 ms).
+    let lead: &[request::Column] = if db.get_database_backend() == DbBackend::Postgres
+        && matches!(scope, Scope::All)
+        && filters.sede.is_none()
+        && filters.assigned == Some(None)
+        && filters.statuses.len() == 1
+        && sort.key == SortKey::UpdatedAt
+    {
+        &[request::Column::AssignedTo, request::Column::Status]
+    } else {
+        &[]
+    };
+    let (counted, items) = tokio::join!(
+        count_matches(db, scope, filters, &plan, &cond, cap),
+        page(db, cond.clone(), lead, sort, cursor, limit)
+    );
     let n = counted?;
     let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
     Ok((items?, total, exact))
@@ -438,10 +480,12 @@ async fn count_matches(
     Ok(count_rows(db, q).await? as u64)
 }
 
-/// One page of ids in sort order, then those rows.
+/// One page of ids in sort order, then those rows. `lead`: columns with one value on every
+/// matching row, put first in the order of the ids (the same order, for the planner's sake).
 async fn page(
     db: &impl ConnectionTrait,
     cond: Condition,
+    lead: &[request::Column],
     sort: Sort,
     cursor: Option<&Cursor>,
     limit: u64,
@@ -458,6 +502,9 @@ async fn page(
         ids = ids.filter(if sort.descending { key.lt(at) } else { key.gt(at) });
     }
     let order = if sort.descending { Order::Desc } else { Order::Asc };
+    for c in lead {
+        ids = ids.order_by(*c, order.clone());
+    }
     let ids = ids.order_by(col, order.clone()).order_by(request::Column::Id, order.clone()).limit(limit).into_query();
     request::Entity::find()
         .filter(request::Column::Id.in_subquery(ids))

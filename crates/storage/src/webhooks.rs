@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Query, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 
 use crate::entities::{api_client, delega, webhook};
@@ -52,30 +53,20 @@ pub async fn deactivate(db: &impl ConnectionTrait, id: i32) -> Result<(), DbErr>
 /// The active webhooks that want `event` about `matricola`: those of API clients whose owner
 /// may act for it.
 pub async fn subscribed(db: &impl ConnectionTrait, matricola: &str, event: &str) -> Result<Vec<webhook::Model>, DbErr> {
-    use sea_orm::QuerySelect;
-    let owners: Vec<i32> = delega::Entity::find()
-        .select_only()
+    // One statement: the owners and their live clients are read through subqueries.
+    let owners = Query::select()
         .column(delega::Column::UserId)
-        .filter(delega::Column::Matricola.eq(matricola))
-        .into_tuple()
-        .all(db)
-        .await?;
-    if owners.is_empty() {
-        return Ok(vec![]);
-    }
-    let clients: Vec<i32> = api_client::Entity::find()
-        .select_only()
+        .from(delega::Entity)
+        .and_where(delega::Column::Matricola.eq(matricola))
+        .to_owned();
+    let clients = Query::select()
         .column(api_client::Column::Id)
-        .filter(api_client::Column::UserId.is_in(owners))
-        .filter(api_client::Column::RevokedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    if clients.is_empty() {
-        return Ok(vec![]);
-    }
+        .from(api_client::Entity)
+        .and_where(api_client::Column::UserId.in_subquery(owners))
+        .and_where(api_client::Column::RevokedAt.is_null())
+        .to_owned();
     let hooks = webhook::Entity::find()
-        .filter(webhook::Column::ApiClientId.is_in(clients))
+        .filter(webhook::Column::ApiClientId.in_subquery(clients))
         .filter(webhook::Column::Active.eq(true))
         .all(db)
         .await?;

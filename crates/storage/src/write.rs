@@ -190,6 +190,45 @@ async fn join_group(
     Ok((savepoint, group.id, group.done.subscribe()))
 }
 
+/// The thread that runs SQLite write transactions (see [`on_writer`]); `None` if it could not
+/// be started, and then they run where they are called.
+fn writer_runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("cassetto-writer")
+                .enable_all()
+                .build()
+                .map_err(|e| tracing::error!(error = %e, "writer thread not started: writes run in place"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Runs `work` — a write transaction, from [`begin_write`] to its commit — on this process's
+/// writer thread when `db` is SQLite, in place on PostgreSQL.
+///
+/// A SQLite write holds the process's single write turn across several round trips to the
+/// database. A web worker thread serves many requests at once: each time the turn's holder
+/// waits for the database, the thread runs the others' parsing, checks and JSON before it
+/// comes back, and every other writer waits meanwhile. On the writer thread the holder
+/// resumes as soon as the database answers. Errors of the work are the caller's; a panic of
+/// the work is returned as an error.
+pub async fn on_writer<T, F>(db: &DatabaseConnection, work: F) -> Result<T, DbErr>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    match writer_runtime() {
+        Some(rt) if db.get_database_backend() == DbBackend::Sqlite => {
+            rt.spawn(work).await.map_err(|e| DbErr::Custom(format!("write task failed: {e}")))
+        }
+        _ => Ok(work.await),
+    }
+}
+
 /// Makes every write acknowledged so far in this process visible to other connections: commits
 /// the open group, if any (a no-op on PostgreSQL).
 pub async fn settle(db: &DatabaseConnection) {

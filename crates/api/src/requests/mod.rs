@@ -280,7 +280,8 @@ async fn register(
     let day = italian_date(at);
     let sede_code = SedeCode::parse(&c.sede.code).map_err(|e| RegisterError::Api(ApiError::Internal(e.into())))?;
     // Everything that only reads happens before the write transaction, which on SQLite holds
-    // the database's single write lock: who will be notified, here; the answer, after commit.
+    // the database's single write turn: who will be notified, here; the answer, from the rows
+    // as written.
     let event = cassetto_notifications::Event::Registered;
     let audience = cassetto_notifications::enqueue::audience_with(
         &state.db,
@@ -290,12 +291,67 @@ async fn register(
         c.azienda_email.clone(),
     )
     .await?;
-    let stored_subject = c.subject.clone();
-    let txn = cassetto_storage::begin_write(&state.db).await?;
+    let files: Vec<store::NewAttachment> = bundle
+        .map(|b| {
+            b.files
+                .iter()
+                .map(|f| store::NewAttachment {
+                    name: f.name.clone(),
+                    size: f.size,
+                    content_type: f.content_type.clone(),
+                    sha256: f.sha256.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let new = NewRow {
+        id: id.to_owned(),
+        at,
+        day,
+        sede_code,
+        caller: caller.clone(),
+        checked: c,
+        files,
+        bundle_sha256: bundle.map(|b| b.sha256.clone()),
+        bundle_size: bundle.map(|b| b.size),
+        audience,
+        idempotency: idempotency_key.map(|k| (k.to_owned(), hash.to_owned())),
+    };
+    let db = state.db.clone();
+    let created = cassetto_storage::on_writer(&state.db, async move { write_new(&db, new).await }).await??;
+    state.wake.notify_one();
+    Ok(created)
+}
+
+/// What [`write_new`] writes: a checked request, owned, to be written on the writer thread.
+struct NewRow {
+    id: String,
+    at: DateTime<Utc>,
+    day: chrono::NaiveDate,
+    sede_code: SedeCode,
+    caller: Caller,
+    checked: Checked,
+    files: Vec<store::NewAttachment>,
+    bundle_sha256: Option<String>,
+    bundle_size: Option<i64>,
+    audience: cassetto_notifications::enqueue::Audience,
+    /// The idempotency key and the fingerprint of the request.
+    idempotency: Option<(String, String)>,
+}
+
+/// The write transaction of a new request: its protocol number, then the request, its
+/// attachments and first history entry, the audit entry, the notifications and the
+/// idempotency record in one batch.
+async fn write_new(db: &cassetto_storage::DatabaseConnection, n: NewRow) -> Result<dto::Request, RegisterError> {
+    let NewRow { id, at, day, sede_code, caller, checked: c, files, bundle_sha256, bundle_size, audience, idempotency } =
+        n;
+    let event = cassetto_notifications::Event::Registered;
+    let txn = cassetto_storage::begin_write(db).await?;
     let progressive = store::next_protocol_number(&txn, sede_code.as_str(), chrono::Datelike::year(&day)).await?;
     let protocollo = Protocollo::new(sede_code, day, progressive as u64).to_string();
+    let stored_subject = c.subject.clone();
     let row = request::Model {
-        id: id.to_owned(),
+        id: id.clone(),
         protocollo: protocollo.clone(),
         sede_code: c.sede.code.clone(),
         matricola: c.matricola.clone(),
@@ -310,30 +366,17 @@ async fn register(
         created_by: caller.user.id,
         assigned_to: None,
         version: 1,
-        attachment_count: bundle.map(|b| b.files.len() as i32).unwrap_or(0),
-        bundle_sha256: bundle.map(|b| b.sha256.clone()),
-        bundle_size: bundle.map(|b| b.size),
+        attachment_count: files.len() as i32,
+        bundle_sha256,
+        bundle_size,
         created_at: at,
         updated_at: at,
         taken_at: None,
         closed_at: None,
     };
-    let files: Vec<store::NewAttachment> = bundle
-        .map(|b| {
-            b.files
-                .iter()
-                .map(|f| store::NewAttachment {
-                    name: f.name.clone(),
-                    size: f.size,
-                    content_type: f.content_type.clone(),
-                    sha256: f.sha256.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let first = request_history::Model {
         id: 0,
-        request_id: id.to_owned(),
+        request_id: id.clone(),
         from_status: None,
         to_status: Status::Aperta.as_str().to_owned(),
         from_sede: None,
@@ -345,73 +388,68 @@ async fn register(
         comment: Some(format!("Richiesta protocollata {protocollo} e smistata alla sede di {}", c.sede.name)),
     };
     // The answer, from the rows as written (what a read after commit would return).
-    let answer_rows = (
-        row.clone(),
-        files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| cassetto_storage::entities::attachment::Model {
-                id: 0,
-                request_id: id.to_owned(),
-                position: i as i32,
-                name: f.name.clone(),
-                size: f.size,
-                content_type: f.content_type.clone(),
-                sha256: f.sha256.clone(),
-            })
-            .collect::<Vec<_>>(),
-        first.clone(),
-    );
-    store::insert(&txn, row, files, first).await?;
-    audit::record(
-        &txn,
+    let attachments = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| cassetto_storage::entities::attachment::Model {
+            id: 0,
+            request_id: id.clone(),
+            position: i as i32,
+            name: f.name.clone(),
+            size: f.size,
+            content_type: f.content_type.clone(),
+            sha256: f.sha256.clone(),
+        })
+        .collect::<Vec<_>>();
+    let created = request_dto(row.clone(), c.sede.name.clone(), attachments, vec![first.clone()], vec![])
+        .map_err(RegisterError::Api)?;
+    // Every insert after the protocol number in one round trip (see `cassetto_storage::Batch`).
+    let mut batch = cassetto_storage::Batch::new(txn.get_database_backend());
+    store::insert_into(&mut batch, row, files, first);
+    audit::record_into(
+        &mut batch,
         &caller.actor(),
         "request.create",
         "request",
-        id,
+        &id,
         serde_json::json!({"protocollo": protocollo, "matricola": c.matricola, "sede": c.sede.code, "api_client": caller.client_id}),
-    )
-    .await?;
+    );
     let notice = cassetto_notifications::Notice {
         event,
         version: 1,
-        protocollo: protocollo.clone(),
-        matricola: c.matricola.clone(),
+        protocollo,
+        matricola: c.matricola,
         subject: stored_subject,
         status_label: Status::Aperta.label().to_owned(),
         status_code: Status::Aperta.as_str().to_owned(),
-        sede_code: c.sede.code.clone(),
-        sede_name: c.sede.name.clone(),
+        sede_code: c.sede.code,
+        sede_name: c.sede.name,
         previous_sede_name: None,
         comment: None,
         esito_code: None,
         esito_label: None,
         esito_text: None,
         sender_user_id: caller.user.id,
-        request_id: id.to_owned(),
+        request_id: id.clone(),
     };
-    cassetto_notifications::enqueue::enqueue_for(&txn, &notice, audience, at).await?;
-    let (row, attachments, first) = answer_rows;
-    let created =
-        request_dto(row, c.sede.name.clone(), attachments, vec![first], vec![]).map_err(RegisterError::Api)?;
+    cassetto_notifications::enqueue::enqueue_into(&mut batch, &notice, audience, at);
     // With an idempotency key the answer is stored with the request, in its transaction.
-    if let Some(key) = idempotency_key {
-        store::idempotency_put(
-            &txn,
+    if let Some((key, hash)) = idempotency {
+        store::idempotency_put_into(
+            &mut batch,
             idempotency_key::Model {
                 user_id: caller.user.id,
-                key: key.to_owned(),
-                request_hash: hash.to_owned(),
+                key,
+                request_hash: hash,
                 response_status: Some(201),
                 response_body: Some(serde_json::to_string(&created).unwrap_or_default()),
-                request_id: Some(id.to_owned()),
+                request_id: Some(id),
                 created_at: at,
             },
-        )
-        .await?;
+        );
     }
+    batch.run(&txn).await?;
     txn.commit().await?;
-    state.wake.notify_one();
     Ok(created)
 }
 
