@@ -373,6 +373,19 @@ async fn a_common_word_is_counted_exactly_under_selective_filters(backend: Backe
     assert!(items
         .iter()
         .all(|q| q["status"] == "aperta" && q["subject"].as_str().unwrap().starts_with("Ferie estive")));
+
+    // The same queue five at a time, by cursor: the same requests in the same order.
+    let mut paged = Vec::new();
+    let mut url = "/api/v1/quesiti?subject=ferie&status=aperta&assigned=none&limit=5".to_owned();
+    loop {
+        let page: Value = app.get(&url, &sup).await.json().await.unwrap();
+        paged.extend(page["items"].as_array().unwrap().iter().map(|q| q["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/quesiti?subject=ferie&status=aperta&assigned=none&limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, items.iter().map(|q| q["id"].clone()).collect::<Vec<_>>());
 }
 
 both!(
