@@ -33,14 +33,6 @@ impl Batch {
         self.statements.push(statement);
     }
 
-    pub fn len(&self) -> usize {
-        self.statements.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.statements.is_empty()
-    }
-
     /// Runs the statements, in order.
     pub async fn run(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         if self.backend != DbBackend::Sqlite || self.statements.len() < 2 {

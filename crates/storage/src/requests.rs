@@ -162,11 +162,6 @@ pub async fn idempotency_get(
     idempotency_key::Entity::find_by_id((user_id, key.to_owned())).one(db).await
 }
 
-pub async fn idempotency_put(db: &impl ConnectionTrait, row: idempotency_key::Model) -> Result<(), DbErr> {
-    idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(row)).exec_without_returning(db).await?;
-    Ok(())
-}
-
 /// Adds to `batch` the insert of an idempotency key with its stored answer.
 pub fn idempotency_put_into(batch: &mut Batch, row: idempotency_key::Model) {
     let backend = batch.backend();
