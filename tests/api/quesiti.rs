@@ -263,6 +263,40 @@ async fn the_queue_filters_by_assignment_and_sede(backend: Backend) {
     assert_eq!(by_sede["total"], 0);
 }
 
+/// A period of opening, across every sede: the latest updated first, the same page by page as
+/// all at once, with an exact total (on PostgreSQL few matches are read and sorted).
+async fn a_period_of_opening_lists_the_latest_updated_first(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let op = app.token("op.roma").await;
+    let supervisore = app.token("supervisore").await;
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        sent.push(sent_id(&app, &rossi, &format!("Periodo {i}")).await);
+    }
+    app.transition(&op, &sent[1], &json!({"to": "in_carico"}), None).await;
+    let today = cassetto_domain::italian_date(Utc::now());
+    let query = format!("/api/v1/quesiti?opened_from={today}&opened_to={today}");
+
+    let all: Value = app.get(&query, &supervisore).await.json().await.unwrap();
+    let mut paged = Vec::new();
+    let mut url = format!("{query}&limit=2");
+    loop {
+        let page: Value = app.get(&url, &supervisore).await.json().await.unwrap();
+        paged.extend(page["items"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("{query}&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+
+    let expected = vec![&sent[1], &sent[4], &sent[3], &sent[2], &sent[0]];
+    assert_eq!((all["total"].as_u64(), all["total_exact"].as_bool()), (Some(5), Some(true)));
+    let listed: Vec<&str> = all["items"].as_array().unwrap().iter().map(|q| q["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, expected.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert_eq!(paged.iter().collect::<Vec<_>>(), expected);
+}
+
 async fn stats_match_a_known_data_set(backend: Backend) {
     let app = with_back_office(backend).await;
     let rossi = app.token("rossi").await;
@@ -399,6 +433,7 @@ both!(
     visibility_by_role_and_sede,
     rerouting_moves_the_quesito_to_another_sede,
     the_queue_filters_by_assignment_and_sede,
+    a_period_of_opening_lists_the_latest_updated_first,
     stats_match_a_known_data_set,
     the_audit_trail_records_who_did_what,
 );

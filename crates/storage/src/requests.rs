@@ -389,13 +389,43 @@ pub async fn search(
     } else {
         &[]
     };
+    // PostgreSQL, a period of opening with the latest updated first: the planner takes the
+    // two dates for independent and reads the requests by last update, newest first, waiting
+    // to meet 20 opened in the period — for an old period, most of the archive (a month of one
+    // ambito in 2025: 88 ms). When the filters leave few rows (the count says so), they are
+    // read through their own index and sorted (the same month: 4 ms); with many, the newest
+    // updated are met early and the index order is kept.
+    // (Across every sede: the intermediario's delegated matricole are best read by their own
+    // indexes in order, 5 ms against 17 ms sorted.)
+    if db.get_database_backend() == DbBackend::Postgres
+        && matches!(scope, Scope::All)
+        && sort.key == SortKey::UpdatedAt
+        && (filters.opened_from.is_some() || filters.opened_before.is_some())
+        && lead.is_empty()
+    {
+        let n = count_matches(db, scope, filters, &plan, &cond, cap).await?;
+        let order = if n <= cap { PageOrder::Sorted } else { PageOrder::Index(&[]) };
+        let items = page(db, cond, order, sort, cursor, limit).await?;
+        let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
+        return Ok((items, total, exact));
+    }
     let (counted, items) = tokio::join!(
         count_matches(db, scope, filters, &plan, &cond, cap),
-        page(db, cond.clone(), lead, sort, cursor, limit)
+        page(db, cond.clone(), PageOrder::Index(lead), sort, cursor, limit)
     );
     let n = counted?;
     let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
     Ok((items?, total, exact))
+}
+
+/// How the ids of a page are put in order.
+enum PageOrder<'a> {
+    /// As an index gives them; these columns, with one value on every matching row, first
+    /// (the same order, for the planner's sake).
+    Index(&'a [request::Column]),
+    /// PostgreSQL: by an expression no index holds, so that every match is read through the
+    /// index of the filters and sorted (for few matches).
+    Sorted,
 }
 
 /// The matching rows, counted up to `cap + 1`.
@@ -475,12 +505,11 @@ async fn count_matches(
     Ok(count_rows(db, q).await? as u64)
 }
 
-/// One page of ids in sort order, then those rows. `lead`: columns with one value on every
-/// matching row, put first in the order of the ids (the same order, for the planner's sake).
+/// One page of ids in sort order, then those rows.
 async fn page(
     db: &impl ConnectionTrait,
     cond: Condition,
-    lead: &[request::Column],
+    order_by: PageOrder<'_>,
     sort: Sort,
     cursor: Option<&Cursor>,
     limit: u64,
@@ -497,10 +526,22 @@ async fn page(
         ids = ids.filter(if sort.descending { key.lt(at) } else { key.gt(at) });
     }
     let order = if sort.descending { Order::Desc } else { Order::Asc };
-    for c in lead {
-        ids = ids.order_by(*c, order.clone());
+    match order_by {
+        PageOrder::Index(lead) => {
+            for c in lead {
+                ids = ids.order_by(*c, order.clone());
+            }
+            ids = ids.order_by(col, order.clone());
+        }
+        PageOrder::Sorted => {
+            let name = match sort.key {
+                SortKey::UpdatedAt => "updated_at",
+                SortKey::CreatedAt => "created_at",
+            };
+            ids = ids.order_by(Expr::cust(format!("\"requests\".\"{name}\" + INTERVAL '0 seconds'")), order.clone());
+        }
     }
-    let ids = ids.order_by(col, order.clone()).order_by(request::Column::Id, order.clone()).limit(limit).into_query();
+    let ids = ids.order_by(request::Column::Id, order.clone()).limit(limit).into_query();
     request::Entity::find()
         .filter(request::Column::Id.in_subquery(ids))
         .order_by(col, order.clone())
