@@ -5,7 +5,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{expect_problem, spawn_app, Backend, TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{expect_problem, generic, spawn_app, with_back_office, Backend, TestApp, JWT_SECRET, PASSWORD};
 
 async fn company_user(app: &TestApp) {
     app.create_sede("7002", "Roma Tiburtino", true).await;
@@ -137,6 +137,48 @@ async fn wrong_role_is_403(backend: Backend) {
     expect_problem(sedi, 403).await;
 }
 
+async fn set_user(app: &TestApp, username: &str, column: &str, value: sea_orm::Value) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => format!("UPDATE users SET {column} = $1 WHERE username = $2"),
+        _ => format!("UPDATE users SET {column} = ? WHERE username = ?"),
+    };
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, [value, username.into()]))
+        .await
+        .expect("update user");
+}
+
+/// A token stops working at once when its user is deactivated or given another role, on the
+/// archives too: 401, and nothing of the archive in the answer.
+async fn a_token_stops_working_when_its_user_is_deactivated_or_changes_role(backend: Backend) {
+    let app = with_back_office(backend).await;
+    let rossi = app.token("rossi").await;
+    let supervisore = app.token("supervisore").await;
+    let op = app.token("op.roma").await;
+    app.sent(&rossi, &generic("7002000011", "Pratica riservata")).await;
+    assert_eq!(app.archive(&rossi, "").await["total"], 1);
+    assert_eq!(app.get("/api/v1/quesiti", &supervisore).await.status(), 200);
+    expect_problem(app.get("/api/v1/requests", &op).await, 403).await;
+    expect_problem(app.get("/api/v1/requests", &supervisore).await, 403).await;
+
+    set_user(&app, "rossi", "active", false.into()).await;
+    set_user(&app, "supervisore", "role", "operatore".into()).await;
+
+    for (url, token, cause) in [
+        ("/api/v1/requests", &rossi, "non è più attivo"),
+        ("/api/v1/requests?subject=riservata", &rossi, "non è più attivo"),
+        ("/api/v1/requests?stato=sbagliato", &rossi, "non è più attivo"),
+        ("/api/v1/quesiti", &supervisore, "ruolo"),
+        ("/api/v1/quesiti?subject=riservata&status=aperta", &supervisore, "ruolo"),
+    ] {
+        let res = app.get(url, token).await;
+        let p = expect_problem(res, 401).await;
+        assert!(p.detail().contains(cause), "{url}: {}", p.detail());
+    }
+}
+
 async fn client_credentials_give_a_token_acting_as_the_owner(backend: Backend) {
     let app = spawn_app(backend).await;
     company_user(&app).await;
@@ -251,6 +293,7 @@ both!(
     requests_without_a_token_are_401,
     expired_tampered_unsigned_and_foreign_tokens_are_401,
     wrong_role_is_403,
+    a_token_stops_working_when_its_user_is_deactivated_or_changes_role,
     client_credentials_give_a_token_acting_as_the_owner,
     me_lists_the_companies_the_user_may_act_for,
     ambiti_list_their_fields,
