@@ -6,7 +6,6 @@ use sea_orm::{
 };
 
 use crate::batch::Batch;
-
 use crate::entities::audit_log;
 
 /// Who acts; `user_id` is `None` for the system (CLI, seed).
