@@ -65,7 +65,13 @@ pub struct Api {
 
 impl Api {
     fn new(base: &str) -> anyhow::Result<Self> {
-        Ok(Api { base: base.to_owned(), client: reqwest::Client::builder().pool_max_idle_per_host(64).build()? })
+        // Idle connections are dropped before the server's keep-alive (5 s) closes them: a POST
+        // sent on a connection the server is closing fails, and is not retried.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()?;
+        Ok(Api { base: base.to_owned(), client })
     }
 
     async fn login(&self, username: &str) -> anyhow::Result<String> {
@@ -181,7 +187,6 @@ async fn run_backend(backend: &str, args: &Args) -> anyhow::Result<String> {
     };
     if !args.archive_only && args.only.is_none() {
         eprintln!("  sending");
-        let measures_from = chrono::Utc::now();
         let plan = send::SendPlan { single: 300, multi: 3_000, single_files: 60, multi_files: 400 };
         lines.extend(send::run(&api, &db, &ds, &readers.studio, &plan, &dir.join("scratch")).await?);
         eprintln!("  back office");
@@ -195,14 +200,6 @@ async fn run_backend(backend: &str, args: &Args) -> anyhow::Result<String> {
         fresh.stop();
         eprintln!("  notification drain");
         lines.extend(drain::run(&bin, &url, &db, &data_dir).await?);
-        // The requests the measures sent are not part of the data set: removed (their history,
-        // attachments and notifications with them), so that a later `--reuse` measures the
-        // archive described. The back office's 200 quesiti taken in charge stay so.
-        use cassetto_storage::entities::request;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let removed =
-            request::Entity::delete_many().filter(request::Column::CreatedAt.gte(measures_from)).exec(&db).await?;
-        eprintln!("  removed the {} requests the measures sent", removed.rows_affected);
     } else {
         srv.stop();
     }
