@@ -14,7 +14,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait}
 use serde_json::json;
 
 use cassetto_domain::italian_date;
-use cassetto_storage::{audit, entities::notification, entities::request, entities::request_history, outbox, requests};
+use cassetto_storage::{
+    audit, entities::notification, entities::request, entities::request_history, outbox, requests, Batch,
+    ConnectionTrait,
+};
 
 use crate::load::Dataset;
 use crate::report::{Line, Measure, Samples};
@@ -163,14 +166,17 @@ async fn floor(
                     actor_display_name: "Studio di prova".into(),
                     comment: Some("Richiesta protocollata".into()),
                 };
-                requests::insert(&txn, row, vec![], first).await?;
+                // The same round trips as the server: every insert after the protocol number
+                // in one batch.
+                let mut batch = Batch::new(txn.get_database_backend());
+                requests::insert_into(&mut batch, row, vec![], first);
                 let actor = audit::Actor {
                     user_id: Some(users.studio),
                     username: "bench.studio".into(),
                     role: "intermediario".into(),
                     display_name: "Studio di prova".into(),
                 };
-                audit::record(&txn, &actor, "request.create", "request", &id, json!({"matricola": m})).await?;
+                audit::record_into(&mut batch, &actor, "request.create", "request", &id, json!({"matricola": m}));
                 let msgs = (0..per_request)
                     .map(|k| outbox::NewMessage {
                         request_id: Some(id.clone()),
@@ -184,7 +190,8 @@ async fn floor(
                         webhook_id: None,
                     })
                     .collect();
-                outbox::enqueue(&txn, msgs, now).await?;
+                outbox::enqueue_into(&mut batch, msgs, now);
+                batch.run(&txn).await?;
                 txn.commit().await?;
                 lat.push(t.elapsed());
             }
