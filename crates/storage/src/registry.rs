@@ -268,6 +268,16 @@ pub async fn api_client_by_client_id(
         .await
 }
 
+/// `SELECT user_id FROM deleghe WHERE matricola = …`: the users holding `matricola`, as a
+/// subquery.
+pub fn holders_of(matricola: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(delega::Column::UserId)
+        .from(delega::Entity)
+        .and_where(delega::Column::Matricola.eq(matricola))
+        .to_owned()
+}
+
 /// The active users of role `role` that may act for `matricola`.
 pub async fn users_for_matricola(
     db: &impl ConnectionTrait,
@@ -276,15 +286,7 @@ pub async fn users_for_matricola(
 ) -> Result<Vec<user::Model>, DbErr> {
     // One statement: the users holding a delega for the matricola, read through a subquery.
     user::Entity::find()
-        .filter(
-            user::Column::Id.in_subquery(
-                Query::select()
-                    .column(delega::Column::UserId)
-                    .from(delega::Entity)
-                    .and_where(delega::Column::Matricola.eq(matricola))
-                    .to_owned(),
-            ),
-        )
+        .filter(user::Column::Id.in_subquery(holders_of(matricola)))
         .filter(user::Column::Role.eq(role))
         .filter(user::Column::Active.eq(true))
         .order_by_asc(user::Column::Id)

@@ -6,7 +6,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use crate::entities::{api_client, delega, webhook};
+use crate::entities::{api_client, webhook};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -54,15 +54,10 @@ pub async fn deactivate(db: &impl ConnectionTrait, id: i32) -> Result<(), DbErr>
 /// may act for it.
 pub async fn subscribed(db: &impl ConnectionTrait, matricola: &str, event: &str) -> Result<Vec<webhook::Model>, DbErr> {
     // One statement: the owners and their live clients are read through subqueries.
-    let owners = Query::select()
-        .column(delega::Column::UserId)
-        .from(delega::Entity)
-        .and_where(delega::Column::Matricola.eq(matricola))
-        .to_owned();
     let clients = Query::select()
         .column(api_client::Column::Id)
         .from(api_client::Entity)
-        .and_where(api_client::Column::UserId.in_subquery(owners))
+        .and_where(api_client::Column::UserId.in_subquery(crate::registry::holders_of(matricola)))
         .and_where(api_client::Column::RevokedAt.is_null())
         .to_owned();
     let hooks = webhook::Entity::find()
