@@ -191,8 +191,7 @@ async fn floor(
                     })
                     .collect();
                 outbox::enqueue_into(&mut batch, msgs, now);
-                batch.run(&txn).await?;
-                txn.commit().await?;
+                txn.run_and_commit(batch).await?;
                 lat.push(t.elapsed());
             }
         }

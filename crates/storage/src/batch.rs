@@ -33,6 +33,16 @@ impl Batch {
         self.statements.push(statement);
     }
 
+    /// True when there is nothing to run.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Adds the statements of `other`, after these.
+    pub fn extend(&mut self, other: Batch) {
+        self.statements.extend(other.statements);
+    }
+
     /// Runs the statements, in order.
     pub async fn run(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         if self.backend != DbBackend::Sqlite || self.statements.len() < 2 {

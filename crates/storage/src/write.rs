@@ -11,10 +11,15 @@
 //! back to its savepoint without disturbing the others; if the group commit fails, every member
 //! gets the error (none of them has answered yet). Other processes on the same file still meet
 //! the busy timeout. On PostgreSQL a write transaction is a plain transaction.
+//!
+//! The turn is the process's bottleneck for writes, and each statement a member sends is a
+//! round trip to the connection's thread taken while holding it; so a member's savepoint costs
+//! no round trip of its own: it is opened with the member's first query and released with its
+//! last batch ([`WriteTxn::run_and_commit`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -23,6 +28,8 @@ use sea_orm::{
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+
+use crate::Batch;
 
 /// Members of one group transaction at most.
 pub const MAX_GROUP: usize = 64;
@@ -135,14 +142,55 @@ pub async fn write_turn(db: &DatabaseConnection) -> WriteTurn {
     WriteTurn { _guard: Some(guard) }
 }
 
+/// The savepoint of the group member writing now (one member at a time holds the turn).
+const MEMBER_SAVEPOINT: &str = "cassetto_member";
+
 enum Mode {
-    Plain,
-    Group { lock: Arc<FileLock>, guard: Option<OwnedMutexGuard<GroupSlot>>, group: u64, done: watch::Receiver<Outcome> },
+    Plain(Option<DatabaseTransaction>),
+    Group(Member),
+}
+
+/// A writer's part of a group transaction: its statements run on the group's transaction,
+/// inside a savepoint that is opened with its first statement and released with its last.
+struct Member {
+    lock: Arc<FileLock>,
+    guard: Option<OwnedMutexGuard<GroupSlot>>,
+    group: u64,
+    done: watch::Receiver<Outcome>,
+    /// Whether the member's savepoint was sent (with its first statement).
+    begun: AtomicBool,
+}
+
+impl Member {
+    fn txn(&self) -> Result<&DatabaseTransaction, DbErr> {
+        self.guard
+            .as_ref()
+            .and_then(|slot| slot.open.as_ref())
+            .map(|g| &g.txn)
+            .ok_or_else(|| DbErr::Custom("transaction already ended".into()))
+    }
+
+    /// True (once) when the savepoint is still to be opened.
+    fn opens_savepoint(&self) -> bool {
+        !self.begun.swap(true, Ordering::SeqCst)
+    }
+
+    /// `stmt`, preceded by the savepoint if it is the member's first: one round trip for both.
+    fn with_savepoint(&self, mut stmt: Statement) -> Statement {
+        if self.opens_savepoint() {
+            stmt.sql = format!("SAVEPOINT {MEMBER_SAVEPOINT};\n{}", stmt.sql);
+        }
+        stmt
+    }
+}
+
+/// Undoes a member's writes: back to its savepoint, which is then released.
+async fn roll_back_member(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    txn.execute_unprepared(&format!("ROLLBACK TO {MEMBER_SAVEPOINT}; RELEASE {MEMBER_SAVEPOINT}")).await.map(|_| ())
 }
 
 /// A write transaction: on SQLite a member of a group transaction (see the module).
 pub struct WriteTxn {
-    txn: Option<DatabaseTransaction>,
     mode: Mode,
 }
 
@@ -151,13 +199,13 @@ pub struct WriteTxn {
 /// read is never upgraded to a write mid-transaction.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     let Some(lock) = sqlite_write_lock(db) else {
-        return Ok(WriteTxn { txn: Some(db.begin().await?), mode: Mode::Plain });
+        return Ok(WriteTxn { mode: Mode::Plain(Some(db.begin().await?)) });
     };
     let mut guard = FileLock::acquire(&lock).await;
     match join_group(db, &lock, &mut guard).await {
-        Ok((savepoint, group, done)) => {
-            Ok(WriteTxn { txn: Some(savepoint), mode: Mode::Group { lock, guard: Some(guard), group, done } })
-        }
+        Ok((group, done)) => Ok(WriteTxn {
+            mode: Mode::Group(Member { lock, guard: Some(guard), group, done, begun: AtomicBool::new(false) }),
+        }),
         Err(e) => {
             // Whoever handed the group over to this writer is waiting for it.
             let _ = flush(&mut guard).await;
@@ -170,7 +218,7 @@ async fn join_group(
     db: &DatabaseConnection,
     lock: &FileLock,
     slot: &mut GroupSlot,
-) -> Result<(DatabaseTransaction, u64, watch::Receiver<Outcome>), DbErr> {
+) -> Result<(u64, watch::Receiver<Outcome>), DbErr> {
     if slot.open.as_ref().is_some_and(|g| g.members >= MAX_GROUP) {
         flush(slot).await?;
     }
@@ -185,9 +233,8 @@ async fn join_group(
         slot.open = Some(OpenGroup { id, txn, members: 0, done: watch::channel(None).0 });
     }
     let Some(group) = slot.open.as_mut() else { return Err(DbErr::Custom("no open group".into())) };
-    let savepoint = group.txn.begin().await?;
     group.members += 1;
-    Ok((savepoint, group.id, group.done.subscribe()))
+    Ok((group.id, group.done.subscribe()))
 }
 
 /// The thread that runs SQLite write transactions (see [`on_writer`]); `None` if it could not
@@ -236,23 +283,53 @@ pub async fn settle(db: &DatabaseConnection) {
 }
 
 impl WriteTxn {
-    fn inner(&self) -> Result<&DatabaseTransaction, DbErr> {
-        self.txn.as_ref().ok_or_else(|| DbErr::Custom("transaction already ended".into()))
+    /// Commits; on SQLite, returns once the member's group is durably committed.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.commit_with(None).await
     }
 
-    /// Commits; on SQLite, returns once the member's group is durably committed.
-    pub async fn commit(mut self) -> Result<(), DbErr> {
-        let txn = self.txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
-        if let Err(e) = txn.commit().await {
-            // The savepoint could not be released: its writes may still be in the group, which
-            // then must not commit. Every member gets an error; none has answered yet.
-            if let Mode::Group { guard, .. } = &mut self.mode {
-                if let Some(mut slot) = guard.take() {
-                    abort(&mut slot, &e).await;
+    /// Runs `batch` (see [`Batch`]) and commits: on SQLite the member's savepoint is opened (if
+    /// nothing was written yet) and released in the batch's round trip.
+    pub async fn run_and_commit(self, batch: Batch) -> Result<(), DbErr> {
+        self.commit_with(Some(batch)).await
+    }
+
+    async fn commit_with(mut self, batch: Option<Batch>) -> Result<(), DbErr> {
+        let member = match &mut self.mode {
+            Mode::Plain(txn) => {
+                let txn = txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
+                if let Some(batch) = batch {
+                    batch.run(&txn).await?;
+                }
+                return txn.commit().await;
+            }
+            Mode::Group(member) => member,
+        };
+        let mut last = Batch::new(DbBackend::Sqlite);
+        let had_statements = batch.as_ref().is_some_and(|b| !b.is_empty());
+        if had_statements && member.opens_savepoint() {
+            last.push(Statement::from_string(DbBackend::Sqlite, format!("SAVEPOINT {MEMBER_SAVEPOINT}")));
+        }
+        if let Some(batch) = batch {
+            last.extend(batch);
+        }
+        if member.begun.load(Ordering::SeqCst) {
+            last.push(Statement::from_string(DbBackend::Sqlite, format!("RELEASE {MEMBER_SAVEPOINT}")));
+        }
+        if let Err(e) = last.run(member.txn()?).await {
+            // The member's writes are undone; if even that fails they may still be in the
+            // group, which then must not commit: every member gets an error (none has
+            // answered yet).
+            member.begun.store(false, Ordering::SeqCst);
+            if let Err(undo) = roll_back_member(member.txn()?).await {
+                if let Some(mut slot) = member.guard.take() {
+                    abort(&mut slot, &undo).await;
                 }
             }
+            self.leave_in_background().await;
             return Err(e);
         }
+        member.begun.store(false, Ordering::SeqCst);
         match self.leave().await? {
             None => Ok(()),
             Some((lock, group, done)) => wait_for_group(lock, group, done).await,
@@ -260,22 +337,40 @@ impl WriteTxn {
     }
 
     pub async fn rollback(mut self) -> Result<(), DbErr> {
-        let txn = self.txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
-        let result = txn.rollback().await;
-        // Members before this one may be waiting for the group: keep it moving.
-        if let Some((lock, group, done)) = self.leave().await? {
+        let member = match &mut self.mode {
+            Mode::Plain(txn) => {
+                let txn = txn.take().ok_or_else(|| DbErr::Custom("transaction already ended".into()))?;
+                return txn.rollback().await;
+            }
+            Mode::Group(member) => member,
+        };
+        let mut result = Ok(());
+        if member.begun.swap(false, Ordering::SeqCst) {
+            if let Err(e) = roll_back_member(member.txn()?).await {
+                if let Some(mut slot) = member.guard.take() {
+                    abort(&mut slot, &e).await;
+                }
+                result = Err(e);
+            }
+        }
+        self.leave_in_background().await;
+        result
+    }
+
+    /// Leaves the group after a failure: members before this one may be waiting for it.
+    async fn leave_in_background(&mut self) {
+        if let Ok(Some((lock, group, done))) = self.leave().await {
             tokio::spawn(async move {
                 let _ = wait_for_group(lock, group, done).await;
             });
         }
-        result
     }
 
     /// Gives the turn back. With nobody queued the group is committed now (`None` returned);
     /// otherwise the next writer joins it and the caller gets what to wait on.
     #[allow(clippy::type_complexity)]
     async fn leave(&mut self) -> Result<Option<(Arc<FileLock>, u64, watch::Receiver<Outcome>)>, DbErr> {
-        let Mode::Group { lock, guard, group, done } = &mut self.mode else { return Ok(None) };
+        let Mode::Group(Member { lock, guard, group, done, .. }) = &mut self.mode else { return Ok(None) };
         let Some(mut slot) = guard.take() else { return Ok(None) };
         let full = slot.open.as_ref().is_some_and(|g| g.members >= MAX_GROUP);
         if full || lock.queued.load(Ordering::SeqCst) == 0 {
@@ -310,14 +405,21 @@ async fn wait_for_group(lock: Arc<FileLock>, group: u64, mut done: watch::Receiv
 
 impl Drop for WriteTxn {
     fn drop(&mut self) {
-        // Ended without commit or rollback (an early return): the savepoint rolls back when
-        // its transaction drops; the group must still be committed for the others.
-        let Mode::Group { lock, guard, .. } = &mut self.mode else { return };
-        let Some(slot) = guard.take() else { return };
-        drop(self.txn.take());
-        let lock = lock.clone();
-        let flush_later = async move {
+        // Ended without commit or rollback (an early return): the member's writes are undone
+        // and the group must still be committed for the others.
+        let Mode::Group(member) = &mut self.mode else { return };
+        let Some(slot) = member.guard.take() else { return };
+        let begun = member.begun.swap(false, Ordering::SeqCst);
+        let lock = member.lock.clone();
+        let finish = async move {
             let mut slot = slot;
+            if begun {
+                if let Some(group) = slot.open.as_ref() {
+                    if let Err(e) = roll_back_member(&group.txn).await {
+                        abort(&mut slot, &e).await;
+                    }
+                }
+            }
             if lock.queued.load(Ordering::SeqCst) == 0 {
                 if let Err(e) = flush(&mut slot).await {
                     tracing::error!(error = %e, "group commit failed");
@@ -325,7 +427,7 @@ impl Drop for WriteTxn {
             }
         };
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(flush_later);
+            handle.spawn(finish);
         }
     }
 }
@@ -333,32 +435,60 @@ impl Drop for WriteTxn {
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTxn {
     fn get_database_backend(&self) -> DbBackend {
-        self.txn.as_ref().map(|t| t.get_database_backend()).unwrap_or(DbBackend::Sqlite)
+        match &self.mode {
+            Mode::Plain(txn) => txn.as_ref().map(|t| t.get_database_backend()).unwrap_or(DbBackend::Postgres),
+            Mode::Group(_) => DbBackend::Sqlite,
+        }
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.inner()?.execute_raw(stmt).await
+        match &self.mode {
+            Mode::Plain(txn) => ended(txn)?.execute_raw(stmt).await,
+            // Not joined to the statement: a savepoint's row count would be added to it.
+            Mode::Group(m) => {
+                let txn = m.txn()?;
+                if m.opens_savepoint() {
+                    txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
+                }
+                txn.execute_raw(stmt).await
+            }
+        }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.inner()?.execute_unprepared(sql).await
+        match &self.mode {
+            Mode::Plain(txn) => ended(txn)?.execute_unprepared(sql).await,
+            Mode::Group(m) => {
+                let txn = m.txn()?;
+                if m.opens_savepoint() {
+                    txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
+                }
+                txn.execute_unprepared(sql).await
+            }
+        }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.inner()?.query_one_raw(stmt).await
+        match &self.mode {
+            Mode::Plain(txn) => ended(txn)?.query_one_raw(stmt).await,
+            Mode::Group(m) => m.txn()?.query_one_raw(m.with_savepoint(stmt)).await,
+        }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.inner()?.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.txn.as_ref().is_some_and(|t| t.support_returning())
+        match &self.mode {
+            Mode::Plain(txn) => ended(txn)?.query_all_raw(stmt).await,
+            Mode::Group(m) => m.txn()?.query_all_raw(m.with_savepoint(stmt)).await,
+        }
     }
 
     fn is_mock_connection(&self) -> bool {
         false
     }
+}
+
+fn ended(txn: &Option<DatabaseTransaction>) -> Result<&DatabaseTransaction, DbErr> {
+    txn.as_ref().ok_or_else(|| DbErr::Custom("transaction already ended".into()))
 }
 
 #[cfg(test)]
@@ -379,6 +509,14 @@ mod tests {
         reader.query_one_raw(stmt).await.unwrap().is_some()
     }
 
+    fn row(id: i64) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Sqlite, "INSERT INTO t (id, v) VALUES (?, 'b')", [id.into()])
+    }
+
+    fn count() -> Statement {
+        Statement::from_string(DbBackend::Sqlite, "SELECT count(*) AS n FROM t")
+    }
+
     async fn insert(txn: &WriteTxn, id: i64) -> Result<ExecResult, DbErr> {
         txn.execute_unprepared(&format!("INSERT INTO t (id, v) VALUES ({id}, 'x')")).await
     }
@@ -394,7 +532,9 @@ mod tests {
                 let (db, reader) = (db.clone(), reader.clone());
                 tokio::spawn(async move {
                     let txn = begin_write(&db).await.unwrap();
-                    insert(&txn, id).await.unwrap();
+                    if id % 10 != 5 && id % 10 != 9 {
+                        insert(&txn, id).await.unwrap();
+                    }
                     match id % 10 {
                         // A duplicate key: this member's statement fails, the member rolls back.
                         3 => {
@@ -406,6 +546,27 @@ mod tests {
                         7 => {
                             drop(txn);
                             false
+                        }
+                        // A read first (it opens the savepoint), the rest in one batch with
+                        // the commit; the batch fails on a duplicate key: nothing of it stays.
+                        9 => {
+                            txn.query_one_raw(count()).await.unwrap().unwrap();
+                            let mut batch = Batch::new(DbBackend::Sqlite);
+                            batch.push(row(id + 1000));
+                            batch.push(row(id + 1000));
+                            assert!(txn.run_and_commit(batch).await.is_err());
+                            assert!(!visible(&reader, id + 1000).await, "a failed batch left a row");
+                            false
+                        }
+                        // The same, without the failure: the batch and the commit together.
+                        5 => {
+                            txn.query_one_raw(count()).await.unwrap().unwrap();
+                            let mut batch = Batch::new(DbBackend::Sqlite);
+                            batch.push(row(id));
+                            batch.push(row(id + 1000));
+                            txn.run_and_commit(batch).await.unwrap();
+                            assert!(visible(&reader, id).await && visible(&reader, id + 1000).await);
+                            true
                         }
                         _ => {
                             txn.commit().await.unwrap();
@@ -426,12 +587,13 @@ mod tests {
         settle(&db).await;
         for id in 0..200i64 {
             assert_eq!(visible(&reader, id).await, committed.contains(&id), "row {id}");
+            assert_eq!(visible(&reader, id + 1000).await, id % 10 == 5, "row {}", id + 1000);
         }
-        assert_eq!(committed.len(), 160);
+        assert_eq!(committed.len(), 140);
         let lock = sqlite_write_lock(&db).unwrap();
         let groups = lock.next_group.load(Ordering::SeqCst);
         assert!(groups < 200, "no commit was shared: {groups} groups for 200 writers");
         // Nothing is left open: a plain connection can write at once.
-        reader.execute_unprepared("INSERT INTO t (id, v) VALUES (1000, 'after')").await.unwrap();
+        reader.execute_unprepared("INSERT INTO t (id, v) VALUES (5000, 'after')").await.unwrap();
     }
 }

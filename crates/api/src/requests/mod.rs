@@ -448,8 +448,7 @@ async fn write_new(db: &cassetto_storage::DatabaseConnection, n: NewRow) -> Resu
             },
         );
     }
-    batch.run(&txn).await?;
-    txn.commit().await?;
+    txn.run_and_commit(batch).await?;
     Ok(created)
 }
 
