@@ -11,6 +11,7 @@ mod m20261126_000004_create_outbox_and_audit;
 mod m20261126_000005_create_webhooks;
 mod m20261126_000006_archive_search_indexes;
 mod m20261127_000007_work_queue_index;
+mod m20261127_000008_registry_version;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_webhooks::Migration),
             Box::new(m20261126_000006_archive_search_indexes::Migration),
             Box::new(m20261127_000007_work_queue_index::Migration),
+            Box::new(m20261127_000008_registry_version::Migration),
         ]
     }
 }

@@ -538,3 +538,61 @@ async fn payroll_software_sends_as_its_owner(backend: Backend) {
 }
 
 both!(two_instances_share_one_gapless_protocol_register, payroll_software_sends_as_its_owner);
+
+/// Recipients of the notifications of request `id`, from the outbox.
+async fn recipients(app: &TestApp, id: &str) -> Vec<String> {
+    use cassetto_storage::entities::notification;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    notification::Entity::find()
+        .filter(notification::Column::RequestId.eq(id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.recipient)
+        .collect()
+}
+
+async fn run_sql(app: &TestApp, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared(sql).await.unwrap();
+}
+
+/// What a send reads of the registry is kept between requests (see `registry_cache`), yet a
+/// change made anywhere — by hand in the database, through another instance — counts from the
+/// very next request: a preference, a revoked delega, a deactivated user.
+async fn registry_changes_made_elsewhere_count_from_the_next_send(backend: Backend) {
+    let app = with_companies(backend).await;
+    let other = crate::helpers::spawn_second_instance(&app).await;
+    let admin = other.admin_token().await;
+    let studio = app.token("studio").await;
+    let first: Value = app.sent(&studio, &generic("7002000011", "Prima")).await;
+    assert!(recipients(&app, first["id"].as_str().unwrap()).await.contains(&"rossi@example.it".to_owned()));
+
+    // Act: a new e-mail for the azienda's user, by hand; then a second send.
+    run_sql(&app, "UPDATE users SET email = 'nuovo.rossi@example.it' WHERE username = 'rossi'").await;
+    let second: Value = app.sent(&studio, &generic("7002000011", "Seconda")).await;
+    // Act: the delega revoked through the other instance; then a third send.
+    let revoked = other.delete("/api/v1/admin/deleghe/studio/7002000011", &admin).await;
+    let third = app.post_json("/api/v1/requests", &studio, &generic("7002000011", "Terza")).await;
+    // Act: the sede of Napoli enabled by hand, between two sends.
+    let not_yet = app.post_json("/api/v1/requests", &studio, &generic("5100000011", "Napoli")).await;
+    run_sql(&app, "UPDATE sedi SET pilot = true WHERE code = '5100'").await;
+    let enabled = app.post_json("/api/v1/requests", &studio, &generic("5100000011", "Napoli")).await;
+    // Act: the intermediario deactivated by hand.
+    run_sql(&app, "UPDATE users SET active = false WHERE username = 'studio'").await;
+    let after = app.get("/api/v1/me", &studio).await;
+
+    let to = recipients(&app, second["id"].as_str().unwrap()).await;
+    assert!(
+        to.contains(&"nuovo.rossi@example.it".to_owned()) && !to.contains(&"rossi@example.it".to_owned()),
+        "{to:?}"
+    );
+    assert_eq!(revoked.status(), 204);
+    assert!(expect_problem(third, 403).await.detail().contains("delega"));
+    assert!(expect_problem(not_yet, 403).await.problem_type().ends_with("sede-not-enabled"));
+    assert_eq!(enabled.status(), 201);
+    expect_problem(after, 401).await;
+}
+
+both!(registry_changes_made_elsewhere_count_from_the_next_send);

@@ -117,13 +117,16 @@ pub struct Caller {
     pub user: user::Model,
     pub role: Role,
     pub client_id: Option<String>,
+    /// The registry's version read when the request was authenticated (see
+    /// `cassetto_storage::registry_cache`); `None` for a caller built otherwise.
+    pub registry_version: Option<i64>,
 }
 
 impl Caller {
     /// A caller for a stored user.
     pub async fn load(_db: &impl cassetto_storage::ConnectionTrait, user: user::Model) -> ApiResult<Self> {
         let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-        Ok(Caller { user, role, client_id: None })
+        Ok(Caller { user, role, client_id: None, registry_version: None })
     }
 
     /// The matricole an azienda or intermediario may act for now (none for INPS roles).
@@ -184,7 +187,12 @@ impl FromRequest for Caller {
                 })?;
             let claims = decode_token(&state, token)?;
             let id: i32 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))?;
-            let user = registry::user_by_id(&state.db, id)
+            // One read per request: the registry's version; the user comes from the cache
+            // unless something in the registry changed since it was read.
+            let version = cassetto_storage::registry_cache::version(&state.db).await?;
+            let user = state
+                .registry
+                .user(&state.db, version, id)
                 .await?
                 .filter(|u| u.active)
                 .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
@@ -193,6 +201,7 @@ impl FromRequest for Caller {
                 return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
             }
             caller.client_id = claims.cid;
+            caller.registry_version = Some(version);
             Ok(caller)
         })
     }

@@ -15,13 +15,22 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// The ambiti catalogue, read by every send.
     pub ambiti: cassetto_storage::ambiti::Cached,
+    /// What sends need of the registry, checked against its version at every request.
+    pub registry: cassetto_storage::registry_cache::RegistryCache,
 }
 
 impl AppState {
     /// The state over an open database, with the attachment store of the settings.
     pub fn new(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
         let blobs: Arc<dyn BlobStore> = crate::blobs::from_settings(&settings)?;
-        Ok(Self { db, settings, blobs, wake: Arc::new(tokio::sync::Notify::new()), ambiti: Default::default() })
+        Ok(Self {
+            db,
+            settings,
+            blobs,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            ambiti: Default::default(),
+            registry: Default::default(),
+        })
     }
 }
 

@@ -83,14 +83,25 @@ pub async fn audience_with(
     sender: Option<&cassetto_storage::entities::user::Model>,
     azienda_email: Option<String>,
 ) -> Result<Audience, DbErr> {
-    let mut emails: Vec<String> = Vec::new();
-    let mut mobiles: Vec<String> = Vec::new();
     // Two independent reads: on a pool they run at once, on two connections.
     let (users, hooks) = tokio::join!(
         registry::users_for_matricola(db, matricola, "azienda"),
         webhooks::subscribed(db, matricola, event.as_str())
     );
-    let (mut users, hooks) = (users?, hooks?);
+    Ok(audience_of(event, users?, hooks?, sender, azienda_email))
+}
+
+/// The audience of `event` from what [`audience_with`] reads: the aziende's users holding the
+/// matricola (`registry::users_for_matricola`) and its webhooks (`webhooks::subscribed`).
+pub fn audience_of(
+    event: Event,
+    mut users: Vec<cassetto_storage::entities::user::Model>,
+    hooks: Vec<cassetto_storage::entities::webhook::Model>,
+    sender: Option<&cassetto_storage::entities::user::Model>,
+    azienda_email: Option<String>,
+) -> Audience {
+    let mut emails: Vec<String> = Vec::new();
+    let mut mobiles: Vec<String> = Vec::new();
     if let Some(sender) = sender.filter(|u| u.active) {
         if !users.iter().any(|u| u.id == sender.id) {
             users.insert(0, sender.clone());
@@ -120,7 +131,7 @@ pub async fn audience_with(
     });
     mobiles.sort();
     mobiles.dedup();
-    Ok(Audience { emails, mobiles, hooks })
+    Audience { emails, mobiles, hooks }
 }
 
 /// Writes the rows of `notice`; returns how many.

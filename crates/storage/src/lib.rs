@@ -8,6 +8,7 @@ mod batch;
 pub mod entities;
 pub mod outbox;
 pub mod registry;
+pub mod registry_cache;
 pub mod requests;
 pub mod stats;
 pub mod throttle;

@@ -94,6 +94,8 @@ fn stored_subject(ambito_code: &str, label: &str, details: &Map<String, Value>, 
 }
 
 struct Checked {
+    /// The registry's version the checks were made under.
+    registry_version: i64,
     matricola: String,
     /// The registry's e-mail of the azienda (notified of registration).
     azienda_email: Option<String>,
@@ -135,8 +137,12 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
     let (Some(matricola), Some((ambito, _))) = (matricola, ambito) else {
         return Err(ApiError::Internal(anyhow::anyhow!("validated request without values")));
     };
-    // The delega, the azienda and its sede in one read.
-    let Some((azienda, sede)) = registry::azienda_for_sender(&state.db, caller.user.id, matricola.as_str()).await?
+    // The delega, the azienda and its sede, as of the registry's version of this request.
+    let version = match caller.registry_version {
+        Some(v) => v,
+        None => cassetto_storage::registry_cache::version(&state.db).await?,
+    };
+    let Some((azienda, sede)) = state.registry.sender(&state.db, version, caller.user.id, matricola.as_str()).await?
     else {
         return Err(ApiError::Forbidden(format!(
             "l'utente non è autorizzato ad agire per la matricola {matricola}: serve una delega registrata"
@@ -152,6 +158,7 @@ async fn check_new(state: &AppState, caller: &Caller, input: &NewRequest) -> Api
     }
     let subject = stored_subject(&ambito.code, &ambito.label, &details, &subject);
     Ok(Checked {
+        registry_version: version,
         matricola: matricola.into_inner(),
         azienda_email: azienda.email,
         sede,
@@ -283,14 +290,18 @@ async fn register(
     // the database's single write turn: who will be notified, here; the answer, from the rows
     // as written.
     let event = cassetto_notifications::Event::Registered;
-    let audience = cassetto_notifications::enqueue::audience_with(
-        &state.db,
+    // Two independent reads (when not cached): on a pool they run at once.
+    let (holders, hooks) = tokio::join!(
+        state.registry.holders(&state.db, c.registry_version, &c.matricola),
+        state.registry.hooks(&state.db, c.registry_version, &c.matricola, event.as_str())
+    );
+    let audience = cassetto_notifications::enqueue::audience_of(
         event,
-        &c.matricola,
+        holders?,
+        hooks?,
         Some(&caller.user),
         c.azienda_email.clone(),
-    )
-    .await?;
+    );
     let files: Vec<store::NewAttachment> = bundle
         .map(|b| {
             b.files
