@@ -94,7 +94,15 @@ async fn signed_deliveries_for_the_events_subscribed(backend: Backend) {
     assert_eq!(receiver.attempts(), 3, "the first delivery was retried after a 500");
 
     let hook_id = hook["id"].as_i64().unwrap();
-    let log: Value = app.get(&format!("/api/v1/webhooks/{hook_id}/deliveries"), &studio).await.json().await.unwrap();
+    // The receiver has the delivery before the worker records its answer: wait for the record.
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        log = app.get(&format!("/api/v1/webhooks/{hook_id}/deliveries"), &studio).await.json().await.unwrap();
+        if log.as_array().is_some_and(|l| l.iter().all(|d| d["status"] == "sent")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let log = log.as_array().unwrap();
     assert_eq!(log.len(), 2, "only the delegated matricola's events: {log:?}");
     assert!(got.iter().all(|(_, b)| !b.contains("7002000022")));

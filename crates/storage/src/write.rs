@@ -175,6 +175,16 @@ impl Member {
         !self.begun.swap(true, Ordering::SeqCst)
     }
 
+    /// The group's transaction with the member's savepoint open, for a statement whose row
+    /// count matters: the savepoint is not joined to it (its count would be added).
+    async fn opened(&self) -> Result<&DatabaseTransaction, DbErr> {
+        let txn = self.txn()?;
+        if self.opens_savepoint() {
+            txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
+        }
+        Ok(txn)
+    }
+
     /// `stmt`, preceded by the savepoint if it is the member's first: one round trip for both.
     fn with_savepoint(&self, mut stmt: Statement) -> Statement {
         if self.opens_savepoint() {
@@ -444,27 +454,14 @@ impl ConnectionTrait for WriteTxn {
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match &self.mode {
             Mode::Plain(txn) => ended(txn)?.execute_raw(stmt).await,
-            // Not joined to the statement: a savepoint's row count would be added to it.
-            Mode::Group(m) => {
-                let txn = m.txn()?;
-                if m.opens_savepoint() {
-                    txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
-                }
-                txn.execute_raw(stmt).await
-            }
+            Mode::Group(m) => m.opened().await?.execute_raw(stmt).await,
         }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         match &self.mode {
             Mode::Plain(txn) => ended(txn)?.execute_unprepared(sql).await,
-            Mode::Group(m) => {
-                let txn = m.txn()?;
-                if m.opens_savepoint() {
-                    txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
-                }
-                txn.execute_unprepared(sql).await
-            }
+            Mode::Group(m) => m.opened().await?.execute_unprepared(sql).await,
         }
     }
 
