@@ -143,7 +143,9 @@ pub async fn write_turn(db: &DatabaseConnection) -> WriteTurn {
 }
 
 /// The savepoint of the group member writing now (one member at a time holds the turn).
-const MEMBER_SAVEPOINT: &str = "cassetto_member";
+const OPEN_MEMBER: &str = "SAVEPOINT cassetto_member";
+const RELEASE_MEMBER: &str = "RELEASE cassetto_member";
+const UNDO_MEMBER: &str = "ROLLBACK TO cassetto_member; RELEASE cassetto_member";
 
 enum Mode {
     Plain(Option<DatabaseTransaction>),
@@ -180,7 +182,7 @@ impl Member {
     async fn opened(&self) -> Result<&DatabaseTransaction, DbErr> {
         let txn = self.txn()?;
         if self.opens_savepoint() {
-            txn.execute_unprepared(&format!("SAVEPOINT {MEMBER_SAVEPOINT}")).await?;
+            txn.execute_unprepared(OPEN_MEMBER).await?;
         }
         Ok(txn)
     }
@@ -188,7 +190,7 @@ impl Member {
     /// `stmt`, preceded by the savepoint if it is the member's first: one round trip for both.
     fn with_savepoint(&self, mut stmt: Statement) -> Statement {
         if self.opens_savepoint() {
-            stmt.sql = format!("SAVEPOINT {MEMBER_SAVEPOINT};\n{}", stmt.sql);
+            stmt.sql = format!("{OPEN_MEMBER};\n{}", stmt.sql);
         }
         stmt
     }
@@ -196,7 +198,7 @@ impl Member {
 
 /// Undoes a member's writes: back to its savepoint, which is then released.
 async fn roll_back_member(txn: &DatabaseTransaction) -> Result<(), DbErr> {
-    txn.execute_unprepared(&format!("ROLLBACK TO {MEMBER_SAVEPOINT}; RELEASE {MEMBER_SAVEPOINT}")).await.map(|_| ())
+    txn.execute_unprepared(UNDO_MEMBER).await.map(|_| ())
 }
 
 /// A write transaction: on SQLite a member of a group transaction (see the module).
@@ -318,13 +320,13 @@ impl WriteTxn {
         let mut last = Batch::new(DbBackend::Sqlite);
         let had_statements = batch.as_ref().is_some_and(|b| !b.is_empty());
         if had_statements && member.opens_savepoint() {
-            last.push(Statement::from_string(DbBackend::Sqlite, format!("SAVEPOINT {MEMBER_SAVEPOINT}")));
+            last.push(Statement::from_string(DbBackend::Sqlite, OPEN_MEMBER));
         }
         if let Some(batch) = batch {
             last.extend(batch);
         }
         if member.begun.load(Ordering::SeqCst) {
-            last.push(Statement::from_string(DbBackend::Sqlite, format!("RELEASE {MEMBER_SAVEPOINT}")));
+            last.push(Statement::from_string(DbBackend::Sqlite, RELEASE_MEMBER));
         }
         if let Err(e) = last.run(member.txn()?).await {
             // The member's writes are undone; if even that fails they may still be in the
