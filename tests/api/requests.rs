@@ -596,3 +596,32 @@ async fn registry_changes_made_elsewhere_count_from_the_next_send(backend: Backe
 }
 
 both!(registry_changes_made_elsewhere_count_from_the_next_send);
+
+/// The sede's name on each row of the archive and of the back office's list comes from the
+/// registry cache: a rename made through another instance, or by hand, shows from the next page.
+async fn a_renamed_sede_shows_its_new_name_from_the_next_page(backend: Backend) {
+    // Arrange
+    let app = crate::helpers::with_back_office(backend).await;
+    let other = crate::helpers::spawn_second_instance(&app).await;
+    let admin = other.admin_token().await;
+    let studio = app.token("studio").await;
+    let supervisore = app.token("supervisore").await;
+    app.sent(&studio, &generic("7002000011", "Prima")).await;
+    let before = app.archive(&studio, "").await;
+
+    // Act: renamed through the other instance, then by hand.
+    let renamed = other.patch_json("/api/v1/admin/sedi/7002", &admin, &json!({"name": "Roma Eur"})).await;
+    let archive = app.archive(&studio, "").await;
+    let queue: Value = app.get("/api/v1/quesiti", &supervisore).await.json().await.unwrap();
+    run_sql(&app, "UPDATE sedi SET name = 'Roma Laurentino' WHERE code = '7002'").await;
+    let by_hand = app.archive(&studio, "").await;
+
+    // Assert
+    assert_eq!(before["items"][0]["sede"], json!({"code": "7002", "name": "Roma Tiburtino"}));
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(archive["items"][0]["sede"]["name"], "Roma Eur");
+    assert_eq!(queue["items"][0]["sede"]["name"], "Roma Eur");
+    assert_eq!(by_hand["items"][0]["sede"]["name"], "Roma Laurentino");
+}
+
+both!(a_renamed_sede_shows_its_new_name_from_the_next_page);

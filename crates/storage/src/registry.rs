@@ -14,10 +14,6 @@ pub async fn list_sedi(db: &impl ConnectionTrait) -> Result<Vec<sede::Model>, Db
     sede::Entity::find().order_by_asc(sede::Column::Code).all(db).await
 }
 
-pub async fn sedi_by_codes(db: &impl ConnectionTrait, codes: Vec<String>) -> Result<Vec<sede::Model>, DbErr> {
-    sede::Entity::find().filter(sede::Column::Code.is_in(codes)).all(db).await
-}
-
 pub async fn get_sede(db: &impl ConnectionTrait, code: &str) -> Result<Option<sede::Model>, DbErr> {
     sede::Entity::find_by_id(code.to_owned()).one(db).await
 }

@@ -1,5 +1,6 @@
 //! What a send needs of the registry — the caller's user, its delega with the azienda and sede,
-//! who hears of the matricola's events — kept in memory between requests and checked against
+//! who hears of the matricola's events — and the names of the sedi an archive page shows, kept
+//! in memory between requests and checked against
 //! the registry's version number (migration 8) at every request.
 //!
 //! Every change to the tables these come from raises the version in its own transaction (by
@@ -12,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
@@ -31,6 +32,8 @@ struct Entries {
     senders: HashMap<(i32, String), Sender>,
     holders: HashMap<String, Vec<user::Model>>,
     hooks: HashMap<(String, String), Vec<webhook::Model>>,
+    /// Every sede's name by code (one entry, under the key `()`).
+    sede_names: HashMap<(), Arc<HashMap<String, String>>>,
 }
 
 impl Entries {
@@ -126,6 +129,20 @@ impl RegistryCache {
     ) -> Result<Vec<webhook::Model>, DbErr> {
         let read = webhooks::subscribed(db, matricola, event);
         self.cached(version, |e| &mut e.hooks, (matricola.to_owned(), event.to_owned()), read).await
+    }
+
+    /// Every sede's name by code ([`registry::list_sedi`]), under `version`: an archive page
+    /// names the sede of each row without a read of its own.
+    pub async fn sede_names(
+        &self,
+        db: &impl ConnectionTrait,
+        version: i64,
+    ) -> Result<Arc<HashMap<String, String>>, DbErr> {
+        let read = async {
+            let sedi = registry::list_sedi(db).await?;
+            Ok(Arc::new(sedi.into_iter().map(|s| (s.code, s.name)).collect()))
+        };
+        self.cached(version, |e| &mut e.sede_names, (), read).await
     }
 }
 

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod upload;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cassetto_domain::{ambito as rules, italian_date, EsitoCode, FieldType, Matricola, Protocollo, SedeCode, Status};
 use cassetto_dto::{
@@ -550,12 +551,14 @@ fn request_dto(
     })
 }
 
-/// Names of the sedi `codes`, for the archive's rows.
-pub async fn sede_names(db: &impl ConnectionTrait, codes: Vec<String>) -> ApiResult<HashMap<String, String>> {
-    if codes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(registry::sedi_by_codes(db, codes).await?.into_iter().map(|s| (s.code, s.name)).collect())
+/// Every sede's name by code, for the archive's rows: from the registry cache, under the
+/// caller's registry version (read now for a caller built without one).
+pub async fn sede_names(state: &AppState, caller: &Caller) -> ApiResult<Arc<HashMap<String, String>>> {
+    let version = match caller.registry_version {
+        Some(v) => v,
+        None => cassetto_storage::registry_cache::version(&state.db).await?,
+    };
+    Ok(state.registry.sede_names(&state.db, version).await?)
 }
 
 pub fn summary(r: request::Model, sedi: &HashMap<String, String>) -> ApiResult<dto::RequestSummary> {

@@ -65,7 +65,7 @@ async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> A
             }
         }
     }
-    page(&state, &scope, q).await.map(web::Json)
+    page(&state, &caller, &scope, q).await.map(web::Json)
 }
 
 /// A quesito with internal comments, assignment and `version` (also in `ETag`).

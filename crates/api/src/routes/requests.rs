@@ -142,11 +142,16 @@ async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> A
     }
     let q = archive::parse(req.query_string(), false)?;
     let scope = Scope::DelegatedTo(caller.user.id);
-    page(&state, &scope, q).await.map(web::Json)
+    page(&state, &caller, &scope, q).await.map(web::Json)
 }
 
 /// Runs an archive query and builds the page (shared with the back office).
-pub async fn page(state: &AppState, scope: &Scope, q: archive::ArchiveQuery) -> ApiResult<RequestPage> {
+pub async fn page(
+    state: &AppState,
+    caller: &Caller,
+    scope: &Scope,
+    q: archive::ArchiveQuery,
+) -> ApiResult<RequestPage> {
     let (rows, total, total_exact) =
         store::search(&state.db, scope, &q.filters, q.sort, q.cursor.as_ref(), q.limit + 1).await?;
     let has_more = rows.len() as u64 > q.limit;
@@ -162,10 +167,7 @@ pub async fn page(state: &AppState, scope: &Scope, q: archive::ArchiveQuery) -> 
     } else {
         None
     };
-    let mut codes: Vec<String> = rows.iter().map(|r| r.sede_code.clone()).collect();
-    codes.sort();
-    codes.dedup();
-    let sedi = requests::sede_names(&state.db, codes).await?;
+    let sedi = requests::sede_names(state, caller).await?;
     let items = rows.into_iter().map(|r| requests::summary(r, &sedi)).collect::<ApiResult<Vec<_>>>()?;
     Ok(RequestPage { items, total, total_exact, next_cursor })
 }
