@@ -248,8 +248,9 @@ pub async fn run(
             }
             let url = format!("{}?{}", reader.path(), c.query);
             let t = Instant::now();
-            let page = api.get_json(&url, token).await?;
+            let body = api.get_body(&url, token).await?;
             http.push(t.elapsed());
+            let page: serde_json::Value = serde_json::from_slice(&body)?;
             let total = page["total"].as_u64().context("total")?;
             total_sum += total;
             if deepest.is_none_or(|(t, _)| total > t) {
@@ -296,7 +297,7 @@ pub async fn run(
                     break;
                 }
                 let t = Instant::now();
-                api.get_json(&url, token).await?;
+                api.get_body(&url, token).await?;
                 http.push(t.elapsed());
                 let t = Instant::now();
                 search(db, &scope, &c.filters, c.sort, cursor.as_ref(), 21).await?;

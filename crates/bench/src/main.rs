@@ -87,11 +87,17 @@ impl Api {
     }
 
     async fn get_json(&self, path: &str, token: &str) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_slice(&self.get_body(path, token).await?)?)
+    }
+
+    /// The body of a successful GET, as received: what a latency measures (the client's own
+    /// parsing of it comes after).
+    async fn get_body(&self, path: &str, token: &str) -> anyhow::Result<bytes::Bytes> {
         let res = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await?;
         let status = res.status();
         let body = res.bytes().await?;
         anyhow::ensure!(status.is_success(), "GET {path}: {status} {}", String::from_utf8_lossy(&body));
-        Ok(serde_json::from_slice(&body)?)
+        Ok(body)
     }
 
     async fn post_json(&self, path: &str, token: &str, body: &serde_json::Value) -> anyhow::Result<u16> {
