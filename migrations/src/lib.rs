@@ -12,6 +12,7 @@ mod m20261126_000005_create_webhooks;
 mod m20261126_000006_archive_search_indexes;
 mod m20261127_000007_work_queue_index;
 mod m20261127_000008_registry_version;
+pub mod m20261127_000009_unassigned_subject_index;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_archive_search_indexes::Migration),
             Box::new(m20261127_000007_work_queue_index::Migration),
             Box::new(m20261127_000008_registry_version::Migration),
+            Box::new(m20261127_000009_unassigned_subject_index::Migration),
         ]
     }
 }

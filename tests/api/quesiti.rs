@@ -420,6 +420,26 @@ async fn a_common_word_is_counted_exactly_under_selective_filters(backend: Backe
         }
     }
     assert_eq!(paged, items.iter().map(|q| q["id"].clone()).collect::<Vec<_>>());
+
+    // Taken in charge, a request leaves the unassigned queue's count; both statuses at once
+    // count the queue of each.
+    let op = app.token("op.roma").await;
+    let taken = app.transition(&op, items[0]["id"].as_str().unwrap(), &json!({"to": "in_carico"}), None).await;
+    assert_eq!(taken.status(), 200);
+    let total = |query: &'static str| {
+        let (app, sup) = (&app, &sup);
+        async move {
+            let page: Value =
+                app.get(&format!("/api/v1/quesiti?subject=ferie&{query}"), sup).await.json().await.unwrap();
+            (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap())
+        }
+    };
+    assert_eq!(total("status=aperta&assigned=none").await, (14, true));
+    assert_eq!(total("status=in_carico&assigned=none").await, (0, true));
+    assert_eq!(total("status=in_carico&assigned=me").await, (0, true));
+    assert_eq!(total("status=in_carico").await, (1, true));
+    assert_eq!(total("status=aperta&status=in_carico&assigned=none").await, (14, true));
+    assert_eq!(total("assigned=none").await, (1_000, false));
 }
 
 both!(

@@ -428,6 +428,24 @@ enum PageOrder<'a> {
     Sorted,
 }
 
+const UNASSIGNED_INDEX: &str = cassetto_migration::m20261127_000009_unassigned_subject_index::NAME;
+
+/// SQLite, every sede, nothing but a status and «not assigned» besides the subject: the
+/// requests [`UNASSIGNED_INDEX`] holds, all of them.
+fn unassigned_queue(db: &impl ConnectionTrait, scope: &Scope, f: &Filters) -> bool {
+    db.get_database_backend() == DbBackend::Sqlite
+        && matches!(scope, Scope::All)
+        && f.assigned == Some(None)
+        && f.matricola.is_none()
+        && f.ambito.is_none()
+        && f.protocollo.is_none()
+        && f.sede.is_none()
+        && f.opened_from.is_none()
+        && f.opened_before.is_none()
+        && f.updated_from.is_none()
+        && f.updated_before.is_none()
+}
+
 /// The matching rows, counted up to `cap + 1`.
 async fn count_matches(
     db: &impl ConnectionTrait,
@@ -466,24 +484,46 @@ async fn count_matches(
     // A common needle with other filters. When those filters leave few rows, the needle is
     // checked on each of them in one pass over a covering index (which holds the subject):
     // that beats walking every request whose subject holds the word.
-    let rows = request::Entity::find()
-        .filter(condition(scope, filters))
-        .select_only()
-        .column(request::Column::SubjectSearch)
-        .limit(FEW_ROWS + 1)
-        .into_query();
-    let pass = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), "seen")
-        .expr_as(
-            Expr::cust_with_values(
-                "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
-                [format!("%{}%", escape_like(needle))],
-            ),
-            "hits",
-        )
-        .from_subquery(rows, "few")
-        .to_owned();
-    if let Some(row) = db.query_one(&pass).await? {
+    let pattern = format!("%{}%", escape_like(needle));
+    let pass = if unassigned_queue(db, scope, filters) {
+        // SQLite, the queue of every sede nobody has taken in charge: its narrow index
+        // (migration 9) holds just the status and the subject of those requests, half the
+        // reading of the work-queue index's entries.
+        let statuses = if filters.statuses.is_empty() {
+            String::new()
+        } else {
+            format!(" AND status IN ({})", vec!["?"; filters.statuses.len()].join(", "))
+        };
+        let sql = format!(
+            "SELECT COUNT(*) AS seen, \
+             COALESCE(SUM(CASE WHEN subject_search LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0) AS hits \
+             FROM (SELECT subject_search FROM requests INDEXED BY {UNASSIGNED_INDEX} \
+             WHERE assigned_to IS NULL{statuses} LIMIT {}) few",
+            FEW_ROWS + 1
+        );
+        let values = std::iter::once(pattern.into()).chain(filters.statuses.iter().map(|s| s.clone().into()));
+        sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    } else {
+        let rows = request::Entity::find()
+            .filter(condition(scope, filters))
+            .select_only()
+            .column(request::Column::SubjectSearch)
+            .limit(FEW_ROWS + 1)
+            .into_query();
+        let pass = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), "seen")
+            .expr_as(
+                Expr::cust_with_values(
+                    "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
+                    [pattern],
+                ),
+                "hits",
+            )
+            .from_subquery(rows, "few")
+            .to_owned();
+        db.get_database_backend().build(&pass)
+    };
+    if let Some(row) = db.query_one_raw(pass).await? {
         let seen: i64 = row.try_get("", "seen")?;
         if seen as u64 <= FEW_ROWS {
             let hits: i64 = row.try_get("", "hits")?;
