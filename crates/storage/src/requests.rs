@@ -215,6 +215,20 @@ pub struct Filters {
     pub updated_before: Option<DateTime<Utc>>,
 }
 
+impl Filters {
+    /// True when nothing but the subject, the statuses and the assignment is filtered.
+    fn only_queue_filters(&self) -> bool {
+        self.matricola.is_none()
+            && self.ambito.is_none()
+            && self.protocollo.is_none()
+            && self.sede.is_none()
+            && self.opened_from.is_none()
+            && self.opened_before.is_none()
+            && self.updated_from.is_none()
+            && self.updated_before.is_none()
+    }
+}
+
 /// Where the previous page stopped.
 #[derive(Debug, Clone)]
 pub struct Cursor {
@@ -436,14 +450,7 @@ fn unassigned_queue(db: &impl ConnectionTrait, scope: &Scope, f: &Filters) -> bo
     db.get_database_backend() == DbBackend::Sqlite
         && matches!(scope, Scope::All)
         && f.assigned == Some(None)
-        && f.matricola.is_none()
-        && f.ambito.is_none()
-        && f.protocollo.is_none()
-        && f.sede.is_none()
-        && f.opened_from.is_none()
-        && f.opened_before.is_none()
-        && f.updated_from.is_none()
-        && f.updated_before.is_none()
+        && f.only_queue_filters()
 }
 
 /// The matching rows, counted up to `cap + 1`.
@@ -455,17 +462,7 @@ async fn count_matches(
     cond: &Condition,
     cap: u64,
 ) -> Result<u64, DbErr> {
-    let only_subject = Filters { subject: None, ..filters.clone() };
-    let only_subject = only_subject.matricola.is_none()
-        && only_subject.statuses.is_empty()
-        && only_subject.ambito.is_none()
-        && only_subject.protocollo.is_none()
-        && only_subject.sede.is_none()
-        && only_subject.assigned.is_none()
-        && only_subject.opened_from.is_none()
-        && only_subject.opened_before.is_none()
-        && only_subject.updated_from.is_none()
-        && only_subject.updated_before.is_none();
+    let only_subject = filters.statuses.is_empty() && filters.assigned.is_none() && filters.only_queue_filters();
     let needle = match plan {
         // Every sede, nothing but a common needle: the trigram table already found more
         // matches than are counted.
