@@ -227,6 +227,11 @@ impl Filters {
             && self.updated_from.is_none()
             && self.updated_before.is_none()
     }
+
+    /// True when nothing but the subject is filtered.
+    fn only_subject(&self) -> bool {
+        self.statuses.is_empty() && self.assigned.is_none() && self.only_queue_filters()
+    }
 }
 
 /// Where the previous page stopped.
@@ -323,7 +328,7 @@ fn subject_strpos(needle: &str) -> SimpleExpr {
 fn by_scope_indexes(db: &impl ConnectionTrait, scope: &Scope, f: &Filters) -> bool {
     db.get_database_backend() == DbBackend::Postgres
         && matches!(scope, Scope::DelegatedTo(_) | Scope::Matricole(_))
-        && !(f.statuses.is_empty() && f.assigned.is_none() && f.only_queue_filters())
+        && !f.only_subject()
 }
 
 /// `total` is counted exactly up to this many rows; past it the page says «more than».
@@ -481,11 +486,10 @@ async fn count_matches(
     cond: &Condition,
     cap: u64,
 ) -> Result<u64, DbErr> {
-    let only_subject = filters.statuses.is_empty() && filters.assigned.is_none() && filters.only_queue_filters();
     let needle = match plan {
         // Every sede, nothing but a common needle: the trigram table already found more
         // matches than are counted.
-        SubjectPlan::Common(_) if only_subject => return Ok(cap + 1),
+        SubjectPlan::Common(_) if filters.only_subject() => return Ok(cap + 1),
         SubjectPlan::Common(needle) => needle,
         _ => {
             let rows = request::Entity::find()
