@@ -13,6 +13,7 @@ mod m20261126_000006_archive_search_indexes;
 mod m20261127_000007_work_queue_index;
 mod m20261127_000008_registry_version;
 pub mod m20261127_000009_unassigned_subject_index;
+pub mod m20261127_000010_subject_words;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_work_queue_index::Migration),
             Box::new(m20261127_000008_registry_version::Migration),
             Box::new(m20261127_000009_unassigned_subject_index::Migration),
+            Box::new(m20261127_000010_subject_words::Migration),
         ]
     }
 }

@@ -24,7 +24,9 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
-    worker: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    /// The background tasks of this instance (the notification worker, when it runs here;
+    /// the subject word counts on PostgreSQL), each with what stops it.
+    tasks: Vec<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 /// Every route of the versioned API, mounted under `/api/v1`.
@@ -90,16 +92,24 @@ impl Application {
         let workers = settings.workers;
         let run_worker = settings.run_worker;
         let state = web::Data::new(AppState::new(settings, db)?);
-        let worker = if run_worker {
+        let mut tasks = Vec::new();
+        if run_worker {
             let w = state.worker()?;
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let handle = tokio::spawn(w.run(async move {
                 let _ = stopped.await;
             }));
-            Some((stop, handle))
-        } else {
-            None
-        };
+            tasks.push((stop, handle));
+        }
+        {
+            // Every instance: on PostgreSQL the new requests' words go into the counts
+            // (one instance at a time); on SQLite the task ends at once.
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let handle = tokio::spawn(cassetto_storage::subject_words::run(state.db.clone(), async move {
+                let _ = stopped.await;
+            }));
+            tasks.push((stop, handle));
+        }
         {
             // Bundles of creates interrupted by a crash (see `blobs`), once per start.
             let (blobs, db, tmp) = (state.blobs.clone(), state.db.clone(), state.blobs.temp_path());
@@ -156,17 +166,17 @@ impl Application {
             None => server,
         };
         let server = server.listen(listener).context("avvio del server HTTP")?.run();
-        Ok(Self { port, server, worker })
+        Ok(Self { port, server, tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until a shutdown signal, then stops the in-process worker.
+    /// Serves until a shutdown signal, then stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let res = self.server.await;
-        if let Some((stop, handle)) = self.worker {
+        for (stop, handle) in self.tasks {
             let _ = stop.send(());
             let _ = handle.await;
         }

@@ -11,6 +11,7 @@ pub mod registry;
 pub mod registry_cache;
 pub mod requests;
 pub mod stats;
+pub mod subject_words;
 pub mod throttle;
 pub mod webhooks;
 mod write;
