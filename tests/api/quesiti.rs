@@ -426,20 +426,19 @@ async fn a_common_word_is_counted_exactly_under_selective_filters(backend: Backe
     let op = app.token("op.roma").await;
     let taken = app.transition(&op, items[0]["id"].as_str().unwrap(), &json!({"to": "in_carico"}), None).await;
     assert_eq!(taken.status(), 200);
-    let total = |query: &'static str| {
-        let (app, sup) = (&app, &sup);
-        async move {
-            let page: Value =
-                app.get(&format!("/api/v1/quesiti?subject=ferie&{query}"), sup).await.json().await.unwrap();
-            (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap())
-        }
-    };
+    let total = |query: &'static str| total_of(&app, &sup, format!("subject=ferie&{query}"));
     assert_eq!(total("status=aperta&assigned=none").await, (14, true));
     assert_eq!(total("status=in_carico&assigned=none").await, (0, true));
     assert_eq!(total("status=in_carico&assigned=me").await, (0, true));
     assert_eq!(total("status=in_carico").await, (1, true));
     assert_eq!(total("status=aperta&status=in_carico&assigned=none").await, (14, true));
     assert_eq!(total("assigned=none").await, (1_000, false));
+}
+
+/// `GET /api/v1/quesiti?{query}`: its `total` and `total_exact`.
+async fn total_of(app: &TestApp, token: &str, query: String) -> (u64, bool) {
+    let page: Value = app.get(&format!("/api/v1/quesiti?{query}"), token).await.json().await.unwrap();
+    (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap())
 }
 
 /// PostgreSQL: the number of requests counted for `word`, once the running instance has moved
@@ -478,13 +477,7 @@ async fn a_word_of_many_subjects_is_more_than_the_cap_in_every_sede(backend: Bac
     bulk_copies(&app, template["id"].as_str().unwrap(), 1_500).await;
     app.sent(&rossi, &generic("7002000011", "Ferie? Ferie, FERIE!")).await;
     let sup = app.token("supervisore").await;
-    let total = |subject: &'static str| {
-        let (app, sup) = (&app, &sup);
-        async move {
-            let page: Value = app.get(&format!("/api/v1/quesiti?subject={subject}"), sup).await.json().await.unwrap();
-            (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap())
-        }
-    };
+    let total = |subject: &'static str| total_of(&app, &sup, format!("subject={subject}"));
 
     if postgres {
         // Two more movers beside the instance's own task, each moving small batches.
