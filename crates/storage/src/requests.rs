@@ -351,17 +351,30 @@ enum SubjectPlan {
     Like(String),
     /// SQLite, every sede, a needle found in few subjects: those requests by id.
     Ids(Vec<String>),
-    /// SQLite, every sede, a common needle: `LIKE` for the page (an ordered scan meets matches
-    /// early); for the count, one pass over the rows the other filters leave when they are few,
-    /// the trigram table otherwise.
+    /// Every sede, a needle found in more than [`FEW_MATCHES`] subjects: the page is read in
+    /// the sort order's index (an ordered scan meets matches early) — SQLite with `LIKE`,
+    /// PostgreSQL with `strpos()`, which no index answers, so that the planner does not read
+    /// every match through the trigram index and sort them. The count: nothing more to count
+    /// when the needle is the only filter; on SQLite with other filters, one pass over the rows
+    /// they leave when they are few, the trigram table otherwise.
     Common(String),
 }
 
-async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, needle: Option<&str>) -> Result<SubjectPlan, DbErr> {
-    let Some(needle) = needle else { return Ok(SubjectPlan::None) };
+async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filters) -> Result<SubjectPlan, DbErr> {
+    let Some(needle) = filters.subject.as_deref() else { return Ok(SubjectPlan::None) };
     let indexable = !needle.contains(['%', '_', '\\']) && needle.chars().count() >= 3;
-    if !matches!(scope, Scope::All) || db.get_database_backend() != DbBackend::Sqlite || !indexable {
+    if !matches!(scope, Scope::All) || !indexable {
         return Ok(SubjectPlan::Like(needle.to_owned()));
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Nothing but a word: the word counts (migration 10) hold more than FEW_MATCHES
+        // requests for it, so that more than FEW_MATCHES subjects hold it — one read instead
+        // of the trigram index's whole set of matches. The planner cannot tell that from its
+        // statistics: a word none of its sampled subjects holds is taken for rare (100 rows)
+        // and read through the trigram index, then sorted — every match, 25,000 rows of a
+        // million for «tfr»: 270 ms instead of 1 ms.
+        let common = filters.only_subject() && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES;
+        return Ok(if common { SubjectPlan::Common(needle.to_owned()) } else { SubjectPlan::Like(needle.to_owned()) });
     }
     let stmt = sea_orm::Statement::from_sql_and_values(
         DbBackend::Sqlite,
@@ -397,17 +410,19 @@ pub async fn search(
             return Ok((vec![], 0, true));
         }
     }
-    let plan = subject_plan(db, scope, filters.subject.as_deref()).await?;
-    let cap = if filters.subject.is_some() { SUBJECT_COUNT_CAP } else { COUNT_CAP };
-    let common = common_word(db, scope, filters, &plan, cap).await?;
+    let plan = subject_plan(db, scope, filters).await?;
     let mut cond = condition(scope, filters);
     match &plan {
         SubjectPlan::None => {}
-        SubjectPlan::Like(n) if common || by_scope_indexes(db, scope, filters) => cond = cond.add(subject_strpos(n)),
+        SubjectPlan::Like(n) if by_scope_indexes(db, scope, filters) => cond = cond.add(subject_strpos(n)),
+        SubjectPlan::Common(n) if db.get_database_backend() == DbBackend::Postgres => {
+            cond = cond.add(subject_strpos(n))
+        }
         SubjectPlan::Like(n) | SubjectPlan::Common(n) => cond = cond.add(subject_like(n)),
         SubjectPlan::Ids(ids) if ids.is_empty() => return Ok((vec![], 0, true)),
         SubjectPlan::Ids(ids) => cond = cond.add(request::Column::Id.is_in(ids.clone())),
     }
+    let cap = if filters.subject.is_some() { SUBJECT_COUNT_CAP } else { COUNT_CAP };
     // The count and the page are independent reads: on a pool they run on two connections at
     // once (two cores), inside a transaction one after the other. A request sent between the
     // two may be counted and not listed, as it may between two pages.
@@ -448,43 +463,13 @@ pub async fn search(
         let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
         return Ok((items, total, exact));
     }
-    let count = async {
-        if common {
-            Ok(cap + 1)
-        } else {
-            count_matches(db, scope, filters, &plan, &cond, cap).await
-        }
-    };
-    let (counted, items) = tokio::join!(count, page(db, cond.clone(), PageOrder::Index(lead), sort, cursor, limit));
+    let (counted, items) = tokio::join!(
+        count_matches(db, scope, filters, &plan, &cond, cap),
+        page(db, cond.clone(), PageOrder::Index(lead), sort, cursor, limit)
+    );
     let n = counted?;
     let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
     Ok((items?, total, exact))
-}
-
-/// PostgreSQL, every sede, nothing but a word: true when the word counts (migration 10) hold
-/// more than `cap` requests for it, so that more than `cap` subjects hold it. Then the count
-/// is that one read instead of the trigram index's whole set of matches, and the page is read
-/// in the sort order's index with `strpos()`, which meets its rows early among so many. The
-/// planner cannot tell that from its statistics: a word none of its sampled subjects holds is
-/// taken for rare (100 rows), and read through the trigram index, then sorted — every match,
-/// 25,000 rows of a million for «tfr»: 270 ms instead of 1 ms.
-async fn common_word(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-    filters: &Filters,
-    plan: &SubjectPlan,
-    cap: u64,
-) -> Result<bool, DbErr> {
-    match plan {
-        SubjectPlan::Like(word)
-            if db.get_database_backend() == DbBackend::Postgres
-                && matches!(scope, Scope::All)
-                && filters.only_subject() =>
-        {
-            Ok(crate::subject_words::requests_with(db, word).await? > cap)
-        }
-        _ => Ok(false),
-    }
 }
 
 /// How the ids of a page are put in order.
@@ -518,8 +503,8 @@ async fn count_matches(
     cap: u64,
 ) -> Result<u64, DbErr> {
     let needle = match plan {
-        // Every sede, nothing but a common needle: the trigram table already found more
-        // matches than are counted.
+        // Every sede, nothing but a common needle: the trigram table (SQLite) or the word
+        // counts (PostgreSQL) already showed more matches than are counted.
         SubjectPlan::Common(_) if filters.only_subject() => return Ok(cap + 1),
         SubjectPlan::Common(needle) => needle,
         _ => {
