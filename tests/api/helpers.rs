@@ -414,6 +414,45 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Copies request `template` `n` times, ids `<prefix>-<i>`, with subject «Ferie estive <i>»,
+    /// every hundredth open and unassigned, the others closed (one statement, either backend).
+    pub async fn bulk_copies(&self, template: &str, prefix: &str, n: u32) {
+        use sea_orm::Statement;
+        let backend = self.db.get_database_backend();
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             INSERT INTO requests (id, protocollo, sede_code, matricola, ambito_code, subject, subject_search, body, \
+             details, status, created_by, version, attachment_count, created_at, updated_at) \
+             SELECT '{prefix}-' || i, '{prefix}.' || i, r.sede_code, r.matricola, r.ambito_code, 'Ferie estive ' || i, \
+             'ferie estive ' || i, r.body, r.details, CASE WHEN i % 100 = 0 THEN 'aperta' ELSE 'chiusa' END, \
+             r.created_by, 1, 0, r.created_at, r.updated_at FROM n, requests r WHERE r.id = '{template}'"
+        );
+        self.db.execute_raw(Statement::from_string(backend, sql)).await.expect("bulk copies");
+    }
+
+    /// PostgreSQL: the number of requests counted for `word`, once the running instance has
+    /// moved every queued request into the counts (at most 20 s).
+    pub async fn words_settled(&self, word: &str) -> u64 {
+        for _ in 0..200 {
+            let pending = self
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    self.db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM subject_words_pending",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            if pending == 0 {
+                return cassetto_storage::subject_words::requests_with(&self.db, word).await.unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the subject word counts never caught up");
+    }
+
     /// Sets a request's status directly in the database (for states the users' side cannot reach).
     pub async fn force_status(&self, id: &str, status: &str) {
         use sea_orm::{ConnectionTrait, Statement};

@@ -367,29 +367,13 @@ async fn the_audit_trail_records_who_did_what(backend: Backend) {
     expect_problem(app.get(&format!("/api/v1/quesiti/{id}/audit"), &op).await, 403).await;
 }
 
-/// Copies request `template` `n` times with subject «Ferie estive <i>», every hundredth open
-/// and unassigned, the others closed (in one statement, on either backend).
-async fn bulk_copies(app: &TestApp, template: &str, n: u32) {
-    use sea_orm::{ConnectionTrait, Statement};
-    let backend = app.db.get_database_backend();
-    let sql = format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
-         INSERT INTO requests (id, protocollo, sede_code, matricola, ambito_code, subject, subject_search, body, \
-         details, status, created_by, version, attachment_count, created_at, updated_at) \
-         SELECT 'bulk-' || i, 'BULK.' || i, r.sede_code, r.matricola, r.ambito_code, 'Ferie estive ' || i, \
-         'ferie estive ' || i, r.body, r.details, CASE WHEN i % 100 = 0 THEN 'aperta' ELSE 'chiusa' END, \
-         r.created_by, 1, 0, r.created_at, r.updated_at FROM n, requests r WHERE r.id = '{template}'"
-    );
-    app.db.execute_raw(Statement::from_string(backend, sql)).await.expect("bulk copies");
-}
-
 /// A word found in more subjects than are counted: alone, the total is capped; with filters
 /// that leave few of them, it is exact, and every page holds only matching requests.
 async fn a_common_word_is_counted_exactly_under_selective_filters(backend: Backend) {
     let app = with_back_office(backend).await;
     let rossi = app.token("rossi").await;
     let template = app.sent(&rossi, &generic("7002000011", "Modello")).await;
-    bulk_copies(&app, template["id"].as_str().unwrap(), 1_500).await;
+    app.bulk_copies(template["id"].as_str().unwrap(), "bulk", 1_500).await;
     let sup = app.token("supervisore").await;
 
     let alone: Value = app.get("/api/v1/quesiti?subject=ferie", &sup).await.json().await.unwrap();
@@ -441,30 +425,6 @@ async fn total_of(app: &TestApp, token: &str, query: String) -> (u64, bool) {
     (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap())
 }
 
-/// PostgreSQL: the number of requests counted for `word`, once the running instance has moved
-/// every queued request into the counts (at most 20 s).
-async fn counted_once_settled(app: &TestApp, word: &str) -> u64 {
-    use cassetto_storage::ConnectionTrait;
-    for _ in 0..200 {
-        let pending = app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                app.db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM subject_words_pending",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>("", "n")
-            .unwrap();
-        if pending == 0 {
-            return cassetto_storage::subject_words::requests_with(&app.db, word).await.unwrap();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the subject word counts never caught up");
-}
-
 /// A common word searched alone in every sede is «more than the cap»; a part of a word and
 /// a phrase are counted exactly. On PostgreSQL that first answer comes from the word counts
 /// (migration 10), kept by the running instance: each request once per word, however many
@@ -474,7 +434,7 @@ async fn a_word_of_many_subjects_is_more_than_the_cap_in_every_sede(backend: Bac
     let app = with_back_office(backend).await;
     let rossi = app.token("rossi").await;
     let template = app.sent(&rossi, &generic("7002000011", "Modello")).await;
-    bulk_copies(&app, template["id"].as_str().unwrap(), 1_500).await;
+    app.bulk_copies(template["id"].as_str().unwrap(), "bulk", 1_500).await;
     app.sent(&rossi, &generic("7002000011", "Ferie? Ferie, FERIE!")).await;
     let sup = app.token("supervisore").await;
     let total = |subject: &'static str| total_of(&app, &sup, format!("subject={subject}"));
@@ -494,11 +454,11 @@ async fn a_word_of_many_subjects_is_more_than_the_cap_in_every_sede(backend: Bac
         for m in movers {
             m.await.unwrap();
         }
-        assert_eq!(counted_once_settled(&app, "ferie").await, 1_501, "a word thrice in a subject counts once");
-        assert_eq!(counted_once_settled(&app, "estive").await, 1_500);
-        assert_eq!(counted_once_settled(&app, "777").await, 1);
-        assert_eq!(counted_once_settled(&app, "modello").await, 1);
-        assert_eq!(counted_once_settled(&app, "erie").await, 0, "a part of a word is not a word");
+        assert_eq!(app.words_settled("ferie").await, 1_501, "a word thrice in a subject counts once");
+        assert_eq!(app.words_settled("estive").await, 1_500);
+        assert_eq!(app.words_settled("777").await, 1);
+        assert_eq!(app.words_settled("modello").await, 1);
+        assert_eq!(app.words_settled("erie").await, 0, "a part of a word is not a word");
     }
 
     assert_eq!(total("ferie").await, (1_000, false));
@@ -526,8 +486,8 @@ async fn a_word_of_many_subjects_is_more_than_the_cap_in_every_sede(backend: Bac
         use cassetto_migration::MigratorTrait;
         cassetto_migration::Migrator::down(&app.db, Some(1)).await.unwrap();
         cassetto_migration::Migrator::up(&app.db, None).await.unwrap();
-        assert_eq!(counted_once_settled(&app, "ferie").await, 1_501);
-        assert_eq!(counted_once_settled(&app, "estive").await, 1_500);
+        assert_eq!(app.words_settled("ferie").await, 1_501);
+        assert_eq!(app.words_settled("estive").await, 1_500);
         assert_eq!(total("ferie").await, (1_000, false));
     }
 }

@@ -435,7 +435,65 @@ async fn a_request_without_files_has_no_bundle(backend: Backend) {
     expect_problem(wrong_type, 415).await;
 }
 
+/// A word in more requests of the archive than are counted, searched in a sender's own
+/// archive: the sender's matching requests only, counted exactly, every one once across the
+/// pages in either order, and with another filter too. (On PostgreSQL the word counts make
+/// this a scan of the sender's requests, sorted: the path these pages check.)
+async fn a_common_word_in_a_senders_archive_finds_only_its_requests(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres(_));
+    let app = with_companies(backend).await;
+    let (rossi, bianchi, studio) = (app.token("rossi").await, app.token("bianchi").await, app.token("studio").await);
+    let mine = app.sent(&rossi, &generic("7002000011", "Modello")).await;
+    let theirs = app.sent(&bianchi, &generic("7002000022", "Campione")).await;
+    app.bulk_copies(mine["id"].as_str().unwrap(), "mine", 600).await;
+    app.bulk_copies(theirs["id"].as_str().unwrap(), "theirs", 1_500).await;
+    if postgres {
+        assert_eq!(app.words_settled("ferie").await, 2_100);
+    }
+    let counted = |page: &Value| (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap());
+
+    // The intermediario, delegated for Rossi's matricola and not Bianchi's, page by page.
+    for sort in ["-updated_at", "created_at"] {
+        let mut seen = Vec::new();
+        let mut query = format!("subject=ferie&limit=100&sort={sort}");
+        loop {
+            let page = app.archive(&studio, &query).await;
+            assert_eq!(counted(&page), (600, true), "{sort}");
+            for item in page["items"].as_array().unwrap() {
+                assert_eq!(item["matricola"], "7002000011");
+                assert!(item["subject"].as_str().unwrap().starts_with("Ferie estive "));
+                seen.push(item["id"].as_str().unwrap().to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => query = format!("subject=ferie&limit=100&sort={sort}&cursor={c}"),
+                None => break,
+            }
+        }
+        // Every copy has its template's dates: the order is the id's.
+        let mut expected: Vec<String> = (1..=600).map(|i| format!("mine-{i}")).collect();
+        expected.sort();
+        if sort.starts_with('-') {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "{sort}");
+    }
+    let open = app.archive(&studio, "subject=FERIE&status=aperta").await;
+    assert_eq!(counted(&open), (6, true));
+    assert!(open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|q| q["status"] == "aperta" && q["matricola"] == "7002000011"));
+    assert_eq!(counted(&app.archive(&studio, "subject=modello").await), (1, true));
+    assert_eq!(counted(&app.archive(&studio, "subject=campione").await), (0, true));
+    // Each company: its own copies (Bianchi's are more than are counted).
+    assert_eq!(counted(&app.archive(&rossi, "subject=ferie").await), (600, true));
+    assert_eq!(counted(&app.archive(&bianchi, "subject=ferie").await), (1_000, false));
+    assert_eq!(counted(&app.archive(&bianchi, "subject=ferie%20estive%2060").await), (11, true));
+}
+
 both!(
+    a_common_word_in_a_senders_archive_finds_only_its_requests,
     a_generic_request_is_protocolled_and_routed_to_the_sede,
     a_specific_request_carries_ambito_and_period_in_the_subject,
     each_validation_error_names_its_field_and_nothing_is_created,
