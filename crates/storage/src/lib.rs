@@ -34,6 +34,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
 }
 
+/// How much of a SQLite file is read through a memory map: all of it (1 TiB of address space;
+/// the build raises SQLite's own limit, 2 GB, in `.cargo/config.toml`). Pages read through the
+/// map are the operating system's page cache, shared by every connection and process, and are
+/// mapped while the database is open: a host that reclaims cold *unmapped* file pages (the
+/// bench machine's DAMON evicts them after a minute unused) leaves these in memory, where
+/// pages read with `read()` would have to come from disk again (docs/BENCHMARKS.md, ninth
+/// round). An I/O error on a mapped page is a signal instead of an error: SQLite's documented
+/// trade-off of memory-mapped I/O.
+pub const MMAP_SIZE: u64 = 1 << 40;
+
 /// How long a request waits for a database connection before it is answered 503.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -57,9 +67,10 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Reads of a large archive: the file mapped (no copy per page read), a 16 MiB
-                // page cache per connection, sorts in memory.
-                .pragma("mmap_size", "268435456")
+                // Reads of a large archive: the whole file mapped (no copy per page read, and
+                // pages in use stay resident — see `MMAP_SIZE`), a 16 MiB page cache per
+                // connection, sorts in memory.
+                .pragma("mmap_size", MMAP_SIZE.to_string())
                 .pragma("cache_size", "-16384")
                 .pragma("temp_store", "memory")
         });
@@ -118,4 +129,27 @@ pub fn is_unavailable(err: &DbErr) -> bool {
 /// True when the error is a foreign-key violation, on either backend.
 pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    /// Every connection of a SQLite pool reads the whole file through its map: SQLite clamps
+    /// `mmap_size` to the limit it was built with (2 GB unless `.cargo/config.toml` raises it),
+    /// and a clamped map would leave most of a million-request archive to `read()`.
+    #[tokio::test]
+    async fn a_sqlite_pool_maps_the_whole_file_on_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::connect(&format!("sqlite://{}/m.db", dir.path().display())).await.unwrap();
+        let pool = db.get_sqlite_connection_pool();
+        // Four connections held at once: the pool opens more than its first.
+        let mut held = vec![];
+        for _ in 0..4 {
+            held.push(pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let size: i64 = sea_orm::sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&mut **conn).await.unwrap();
+            assert_eq!(size, crate::MMAP_SIZE as i64);
+        }
+    }
 }
