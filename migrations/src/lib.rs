@@ -14,6 +14,7 @@ mod m20261127_000007_work_queue_index;
 mod m20261127_000008_registry_version;
 pub mod m20261127_000009_unassigned_subject_index;
 pub mod m20261127_000010_subject_words;
+pub mod m20261128_000011_subject_fts_pending;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_registry_version::Migration),
             Box::new(m20261127_000009_unassigned_subject_index::Migration),
             Box::new(m20261127_000010_subject_words::Migration),
+            Box::new(m20261128_000011_subject_fts_pending::Migration),
         ]
     }
 }

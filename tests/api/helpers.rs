@@ -453,6 +453,36 @@ impl TestApp {
         panic!("the subject word counts never caught up");
     }
 
+    /// SQLite: the subjects waiting to be moved into the trigram table (migration 11); with
+    /// `request_id`, that request's rows there. `None` on PostgreSQL.
+    pub async fn fts_pending(&self, request_id: Option<&str>) -> Option<i64> {
+        if self.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+            return None;
+        }
+        self.sqlite_count("requests_subject_fts_pending", request_id).await
+    }
+
+    /// SQLite: the rows of the trigram table, or of one request there. `None` on PostgreSQL.
+    pub async fn fts_rows(&self, request_id: Option<&str>) -> Option<i64> {
+        if self.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+            return None;
+        }
+        self.sqlite_count("requests_subject_fts", request_id).await
+    }
+
+    async fn sqlite_count(&self, table: &str, request_id: Option<&str>) -> Option<i64> {
+        let (filter, values) = match request_id {
+            Some(id) => (" WHERE request_id = ?", vec![id.into()]),
+            None => ("", vec![]),
+        };
+        let stmt = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            format!("SELECT COUNT(*) AS n FROM {table}{filter}"),
+            values,
+        );
+        Some(self.db.query_one_raw(stmt).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap())
+    }
+
     /// Sets a request's status directly in the database (for states the users' side cannot reach).
     pub async fn force_status(&self, id: &str, status: &str) {
         use sea_orm::{ConnectionTrait, Statement};

@@ -102,8 +102,8 @@ impl Application {
             tasks.push((stop, handle));
         }
         {
-            // Every instance: on PostgreSQL the new requests' words go into the counts
-            // (one instance at a time); on SQLite the task ends at once.
+            // Every instance: the new requests' subjects go into their index (PostgreSQL:
+            // the word counts, one instance at a time; SQLite: the trigram table).
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let handle = tokio::spawn(cassetto_storage::subject_words::run(state.db.clone(), async move {
                 let _ = stopped.await;

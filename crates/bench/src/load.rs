@@ -424,12 +424,12 @@ async fn load_requests(
     }))
     .exec_without_returning(db)
     .await?;
-    // PostgreSQL: the loaded requests' words go into the counts now, as `cassetto serve` would
-    // move them in its first seconds (migration 10), so that the measures do not share the
-    // cores with that catching up.
+    // The loaded requests' subjects go into their index now (PostgreSQL: the word counts,
+    // migration 10; SQLite: the trigram table, migration 11), as `cassetto serve` would move
+    // them in its first seconds, so that the measures do not share the cores with that.
     let counted = cassetto_storage::subject_words::absorb_all(db).await?;
     if counted > 0 {
-        eprintln!("  subject words of {counted} requests counted ({:.1} s)", t.elapsed().as_secs_f64());
+        eprintln!("  subjects of {counted} requests indexed ({:.1} s)", t.elapsed().as_secs_f64());
     }
     let analyze = if cassetto_storage::is_postgres(db) { "VACUUM ANALYZE" } else { "ANALYZE" };
     db.execute_unprepared(analyze).await?;
