@@ -329,19 +329,20 @@ pub const SUBJECT_COUNT_CAP: u64 = 1_000;
 /// Across every sede, a subject needle with at most this many matches is looked up by id.
 const FEW_MATCHES: u64 = SUBJECT_COUNT_CAP;
 
-/// SQLite: the ids of requests whose subject holds `needle` (no wildcard in it), from the
-/// trigram table and from the queue of subjects not moved into it yet (migration 11), in one
-/// statement: one snapshot, so a request is met once, whichever side it is on. `LIKE` on the
-/// queue is case-insensitive for ASCII letters like the trigram table's.
-fn subject_matches(needle: &str) -> (String, [sea_orm::Value; 2]) {
+/// SQLite: the ids (`request_id`) of requests whose subject holds `needle` (no wildcard in
+/// it), from the trigram table and from the queue of subjects not moved into it yet
+/// (migration 11). Read in one statement, one snapshot: a request is met once, whichever side
+/// it is on. `LIKE` on the queue is case-insensitive for ASCII letters like the trigram table's.
+fn subject_matches(needle: &str) -> sea_orm::sea_query::SelectStatement {
     let pattern = format!("%{needle}%");
-    (
-        format!(
-            "SELECT request_id FROM {FTS} WHERE subject_search LIKE ? \
-             UNION ALL SELECT request_id FROM {FTS_PENDING} WHERE subject_search LIKE ?"
-        ),
-        [pattern.clone().into(), pattern.into()],
-    )
+    let like = |table: &str| {
+        Query::select()
+            .column(Alias::new("request_id"))
+            .from(Alias::new(table))
+            .and_where(Expr::cust_with_values("subject_search LIKE ?", [pattern.clone()]))
+            .to_owned()
+    };
+    like(FTS).union(UnionType::All, like(FTS_PENDING)).to_owned()
 }
 
 /// With a common needle, other filters leaving at most this many rows are checked row by row
@@ -405,18 +406,13 @@ async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filter
         let common = filters.only_subject() && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES;
         return Ok(if common { SubjectPlan::Common(needle.to_owned()) } else { SubjectPlan::Like(needle.to_owned()) });
     }
-    let (matches, values) = subject_matches(needle);
-    let stmt = sea_orm::Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!("SELECT request_id FROM ({matches}) LIMIT {}", FEW_MATCHES + 1),
-        values,
-    );
-    let ids: Vec<String> = db
-        .query_all_raw(stmt)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String>("", "request_id"))
-        .collect::<Result<_, _>>()?;
+    let first = Query::select()
+        .column(Alias::new("request_id"))
+        .from_subquery(subject_matches(needle), Alias::new("matches"))
+        .limit(FEW_MATCHES + 1)
+        .to_owned();
+    let ids: Vec<String> =
+        db.query_all(&first).await?.iter().map(|r| r.try_get::<String>("", "request_id")).collect::<Result<_, _>>()?;
     Ok(if ids.len() as u64 > FEW_MATCHES { SubjectPlan::Common(needle.to_owned()) } else { SubjectPlan::Ids(ids) })
 }
 
@@ -602,18 +598,9 @@ async fn count_matches(
     }
     // Many rows: walk the trigram table's matches (and the queue's), checking the other
     // filters on each request.
-    let pattern = format!("%{needle}%");
-    let like = |table: &str| {
-        Query::select()
-            .column(Alias::new("request_id"))
-            .from(Alias::new(table))
-            .and_where(Expr::cust_with_values("subject_search LIKE ?", [pattern.clone()]))
-            .to_owned()
-    };
-    let matches = like(FTS).union(UnionType::All, like(FTS_PENDING)).to_owned();
     let mut q = Query::select();
     q.expr(Expr::cust("1"))
-        .from_subquery(matches, Alias::new("matches"))
+        .from_subquery(subject_matches(needle), Alias::new("matches"))
         .join(JoinType::InnerJoin, request::Entity, Expr::cust("\"matches\".\"request_id\" = \"requests\".\"id\""))
         .cond_where(condition(scope, filters))
         .limit(cap + 1);
