@@ -122,6 +122,12 @@ async fn absorb_words(db: &DatabaseConnection, batch: u64) -> Result<u64, DbErr>
 /// Moves the whole queue (as far as this instance may), batch by batch.
 pub async fn absorb_all(db: &DatabaseConnection) -> Result<u64, DbErr> {
     let batch = if db.get_database_backend() == DbBackend::Sqlite { FTS_BATCH } else { BATCH };
+    absorb_all_in(db, batch).await
+}
+
+/// The same in batches of `batch` requests: larger ones for a bulk import, when no send waits
+/// for the write turn (fewer, larger segments for the trigram table to merge).
+pub async fn absorb_all_in(db: &DatabaseConnection, batch: u64) -> Result<u64, DbErr> {
     let mut total = 0;
     loop {
         let moved = absorb(db, batch).await?;
