@@ -454,6 +454,9 @@ async fn a_subject_is_found_in_every_sede_before_and_after_it_is_indexed(backend
         assert_eq!(total("subject=estive%207").await, (111, true));
         assert_eq!(total("subject=ferie").await, (1_000, false));
         assert_eq!(total("subject=ferie&status=aperta&assigned=none").await, (15, true));
+        // Every copy is unassigned: the queue holds more than the cap of them.
+        assert_eq!(total("subject=ferie&assigned=none").await, (1_000, false));
+        assert_eq!(total("subject=ferie&status=chiusa&status=aperta&assigned=none").await, (1_000, false));
         // Its page, the same before and after (PostgreSQL: once the word counts know «ferie»
         // for common, the queue is read with `strpos()` instead of `LIKE`).
         let queue = first_id("subject=ferie&status=aperta&assigned=none&limit=100").await;

@@ -380,7 +380,8 @@ enum SubjectPlan {
     /// every match through the trigram index and sort them (there: the needle alone, or the
     /// queue nobody has taken in charge). The count: nothing more to count when the needle is
     /// the only filter; on SQLite with other filters, one pass over the rows they leave when
-    /// they are few, the trigram table otherwise; on PostgreSQL, the queue's rows up to the cap.
+    /// they are few, the trigram table otherwise — or, the queue nobody has taken in charge,
+    /// read until the cap's matches; on PostgreSQL, the queue's rows up to the cap.
     Common(String),
 }
 
@@ -558,44 +559,48 @@ async fn count_matches(
     // checked on each of them in one pass over a covering index (which holds the subject):
     // that beats walking every request whose subject holds the word.
     let pattern = format!("%{}%", escape_like(needle));
-    let pass = if unassigned_queue(db, scope, filters) {
+    if unassigned_queue(db, scope, filters) {
         // SQLite, the queue of every sede nobody has taken in charge: its narrow index
         // (migration 9) holds just the status and the subject of those requests, half the
-        // reading of the work-queue index's entries.
+        // reading of the work-queue index's entries. Read until `cap` of them hold the needle:
+        // a common word stops early (the 48,000 open requests of a million, «durc»: 10.5 ms,
+        // against 17.4 ms for the pass below over the whole queue), and a word the queue holds
+        // fewer times reads it whole with one test per entry (12.3 ms against 17.4 ms). The
+        // queue is read however long it is — it is the work waiting for the sedi, not the
+        // archive — where the pass below turns to the trigram table past FEW_ROWS rows.
         let statuses = if filters.statuses.is_empty() {
             String::new()
         } else {
             format!(" AND status IN ({})", vec!["?"; filters.statuses.len()].join(", "))
         };
         let sql = format!(
-            "SELECT COUNT(*) AS seen, \
-             COALESCE(SUM(CASE WHEN subject_search LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0) AS hits \
-             FROM (SELECT subject_search FROM requests INDEXED BY {UNASSIGNED_INDEX} \
-             WHERE assigned_to IS NULL{statuses} LIMIT {}) few",
-            FEW_ROWS + 1
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM requests INDEXED BY {UNASSIGNED_INDEX} \
+             WHERE assigned_to IS NULL{statuses} AND subject_search LIKE ? ESCAPE '\\' LIMIT {}) hits",
+            cap + 1
         );
-        let values = std::iter::once(pattern.into()).chain(filters.statuses.iter().map(|s| s.clone().into()));
-        sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
-    } else {
-        let rows = request::Entity::find()
-            .filter(condition(scope, filters))
-            .select_only()
-            .column(request::Column::SubjectSearch)
-            .limit(FEW_ROWS + 1)
-            .into_query();
-        let pass = Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), "seen")
-            .expr_as(
-                Expr::cust_with_values(
-                    "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
-                    [pattern],
-                ),
-                "hits",
-            )
-            .from_subquery(rows, "few")
-            .to_owned();
-        db.get_database_backend().build(&pass)
-    };
+        let values = filters.statuses.iter().map(|s| s.clone().into()).chain(std::iter::once(pattern.into()));
+        let stmt = sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+        let row = db.query_one_raw(stmt).await?;
+        return Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u64);
+    }
+    let rows = request::Entity::find()
+        .filter(condition(scope, filters))
+        .select_only()
+        .column(request::Column::SubjectSearch)
+        .limit(FEW_ROWS + 1)
+        .into_query();
+    let pass = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "seen")
+        .expr_as(
+            Expr::cust_with_values(
+                "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
+                [pattern],
+            ),
+            "hits",
+        )
+        .from_subquery(rows, "few")
+        .to_owned();
+    let pass = db.get_database_backend().build(&pass);
     if let Some(row) = db.query_one_raw(pass).await? {
         let seen: i64 = row.try_get("", "seen")?;
         if seen as u64 <= FEW_ROWS {
