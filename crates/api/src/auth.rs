@@ -162,47 +162,112 @@ impl Caller {
     }
 }
 
+/// The bearer token of a request, its signature and expiry checked; no database read.
+fn bearer_claims(state: &AppState, header: Option<String>) -> ApiResult<Claims> {
+    let header = header.ok_or_else(|| {
+        ApiError::Unauthorized("autenticazione necessaria: inviare l'intestazione Authorization: Bearer <token>".into())
+    })?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("l'intestazione Authorization deve essere «Bearer <token>»".into()))?;
+    decode_token(state, token)
+}
+
+fn user_id(claims: &Claims) -> ApiResult<i32> {
+    claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))
+}
+
+/// The caller of `claims`, given its user as the registry held it at `version`.
+fn caller_at(claims: &Claims, user: Option<user::Model>, version: i64) -> ApiResult<Caller> {
+    let user = user
+        .filter(|u| u.active)
+        .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
+    let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+    if role != claims.role {
+        return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
+    }
+    Ok(Caller { user, role, client_id: claims.cid.clone(), registry_version: Some(version) })
+}
+
+/// The caller of `claims` now: one read per request, the registry's version; the user comes
+/// from the cache unless something in the registry changed since it was read.
+async fn authenticate(state: &AppState, claims: &Claims) -> ApiResult<Caller> {
+    let id = user_id(claims)?;
+    let version = cassetto_storage::registry_cache::version(&state.db).await?;
+    let user = state.registry.user(&state.db, version, id).await?;
+    caller_at(claims, user, version)
+}
+
+fn authorization(req: &HttpRequest) -> Option<String> {
+    req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header =
-            req.headers().get(actix_web::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header = authorization(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
-            let header = header.ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "autenticazione necessaria: inviare l'intestazione Authorization: Bearer <token>".into(),
-                )
-            })?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("l'intestazione Authorization deve essere «Bearer <token>»".into())
-                })?;
-            let claims = decode_token(&state, token)?;
-            let id: i32 = claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))?;
-            // One read per request: the registry's version; the user comes from the cache
-            // unless something in the registry changed since it was read.
-            let version = cassetto_storage::registry_cache::version(&state.db).await?;
-            let user = state
-                .registry
-                .user(&state.db, version, id)
-                .await?
-                .filter(|u| u.active)
-                .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
-            let mut caller = Caller::load(&state.db, user).await?;
-            if caller.role != claims.role {
-                return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
-            }
-            caller.client_id = claims.cid;
-            caller.registry_version = Some(version);
-            Ok(caller)
+            let claims = bearer_claims(&state, header)?;
+            authenticate(&state, &claims).await
         })
+    }
+}
+
+/// The signed-in user of a read-only request that reads the database anyway (the archives):
+/// the registry's version is read *while* the request's own reads run, instead of before them.
+///
+/// The caller is first taken for the user the registry cache holds, under the version the
+/// cache holds it at; [`Reader::run`] then reads the version alongside the work, and gives the
+/// work's answer only if that version is still the one: no change to the registry (a
+/// deactivated user, a new role, a revoked delega) was committed before the version was read,
+/// which is what [`Caller`] promises too. Otherwise — or when the cache does not hold the user —
+/// the caller is authenticated as [`Caller`] does and the work is done again. A request thus
+/// costs the time of its own reads, not one more round trip to the database before them.
+pub struct Reader {
+    claims: Claims,
+    cached: Option<Caller>,
+}
+
+impl FromRequest for Reader {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
+            let claims = bearer_claims(state, authorization(req))?;
+            let cached = state
+                .registry
+                .peek_user(user_id(&claims)?)
+                .and_then(|(version, user)| caller_at(&claims, user, version).ok());
+            Ok(Reader { claims, cached })
+        })())
+    }
+}
+
+impl Reader {
+    /// Runs `work` for the caller (see [`Reader`]); `work` reads, and may run twice.
+    pub async fn run<T, F, Fut>(self, state: &AppState, work: F) -> ApiResult<T>
+    where
+        F: Fn(Caller) -> Fut,
+        Fut: Future<Output = ApiResult<T>>,
+    {
+        if let Some(caller) = self.cached {
+            let taken_at = caller.registry_version;
+            let (now, answer) = tokio::join!(cassetto_storage::registry_cache::version(&state.db), work(caller));
+            if Some(now?) == taken_at {
+                return answer;
+            }
+        }
+        work(authenticate(state, &self.claims).await?).await
     }
 }

@@ -91,6 +91,14 @@ impl RegistryCache {
         Ok(value)
     }
 
+    /// The user `id` as the cache holds it, with the version it is held under, without reading
+    /// the database: what a caller may be taken for until that version is read again (see
+    /// `Reader` in the API's `auth`). `None` when the cache does not hold it.
+    pub fn peek_user(&self, id: i32) -> Option<(i64, Option<user::Model>)> {
+        let entries = self.lock();
+        entries.users.get(&id).map(|u| (entries.version, u.clone()))
+    }
+
     /// [`registry::user_by_id`], under `version`.
     pub async fn user(&self, db: &impl ConnectionTrait, version: i64, id: i32) -> Result<Option<user::Model>, DbErr> {
         self.cached(version, |e| &mut e.users, id, registry::user_by_id(db, id)).await

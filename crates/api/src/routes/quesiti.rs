@@ -10,7 +10,7 @@ use cassetto_dto::{
 use cassetto_storage::{audit, registry};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::quesiti::{self, etag};
@@ -51,9 +51,13 @@ fn with_etag(q: Quesito) -> HttpResponse {
     )
 )]
 #[get("/quesiti")]
-async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> ApiResult<web::Json<RequestPage>> {
+async fn list(state: web::Data<AppState>, reader: Reader, req: HttpRequest) -> ApiResult<web::Json<RequestPage>> {
+    reader.run(&state, |caller| back_office_page(&state, caller, req.query_string())).await.map(web::Json)
+}
+
+async fn back_office_page(state: &AppState, caller: Caller, query: &str) -> ApiResult<RequestPage> {
     let scope = quesiti::scope(&caller)?;
-    let mut q = archive::parse(req.query_string(), true)?;
+    let mut q = archive::parse(query, true)?;
     if q.assigned_me {
         q.filters.assigned = Some(Some(caller.user.id));
     }
@@ -61,11 +65,11 @@ async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> A
         match registry::user_by_username(&state.db, name).await? {
             Some(u) => q.filters.assigned = Some(Some(u.id)),
             None => {
-                return Ok(web::Json(RequestPage { items: vec![], total: 0, total_exact: true, next_cursor: None }));
+                return Ok(RequestPage { items: vec![], total: 0, total_exact: true, next_cursor: None });
             }
         }
     }
-    page(&state, &caller, &scope, q).await.map(web::Json)
+    page(state, &caller, &scope, q).await
 }
 
 /// A quesito with internal comments, assignment and `version` (also in `ETag`).

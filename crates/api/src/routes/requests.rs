@@ -15,7 +15,7 @@ use cassetto_dto::{
 use cassetto_storage::requests::{self as store, Scope};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Reader};
 use crate::blobs::Blob;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, read_limited, ValidJson};
@@ -134,15 +134,19 @@ async fn create(
     )
 )]
 #[get("/requests")]
-async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> ApiResult<web::Json<RequestPage>> {
+async fn list(state: web::Data<AppState>, reader: Reader, req: HttpRequest) -> ApiResult<web::Json<RequestPage>> {
+    reader.run(&state, |caller| archive_page(&state, caller, req.query_string())).await.map(web::Json)
+}
+
+async fn archive_page(state: &AppState, caller: Caller, query: &str) -> ApiResult<RequestPage> {
     if !caller.role.is_sender() {
         return Err(ApiError::Forbidden(
             "l'archivio delle richieste è riservato ad aziende e intermediari: usare /quesiti".into(),
         ));
     }
-    let q = archive::parse(req.query_string(), false)?;
+    let q = archive::parse(query, false)?;
     let scope = Scope::DelegatedTo(caller.user.id);
-    page(&state, &caller, &scope, q).await.map(web::Json)
+    page(state, &caller, &scope, q).await
 }
 
 /// Runs an archive query and builds the page (shared with the back office).
