@@ -138,6 +138,68 @@ pub async fn absorb_all_in(db: &DatabaseConnection, batch: u64) -> Result<u64, D
     }
 }
 
+/// Pages of the trigram table rewritten per write turn by [`compact`] (SQLite): about 4 MB,
+/// so that sends wait at most one such turn.
+pub const COMPACT_PAGES: i64 = 1_000;
+
+/// SQLite: the number of segments the trigram table is stored in. A search of the subject in
+/// every sede reads each of them: at a million requests, 16 segments (the bench loader's 20
+/// batches) cost 7.5–17 ms a look-up, one segment 3.6–8.2 ms (docs/BENCHMARKS.md, twelfth
+/// round). PostgreSQL: 0.
+pub async fn fts_segments(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(0);
+    }
+    let sql = format!("SELECT COUNT(DISTINCT segid) AS n FROM {FTS}_idx");
+    let row = db.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
+}
+
+/// SQLite: moves the queue into the trigram table, then merges the table's segments into one,
+/// [`COMPACT_PAGES`] pages per write transaction so that sends take their turn in between
+/// (FTS5's incremental `merge`; its own automerge only joins segments of the same size).
+/// For after a bulk import, or a quiet hour (`cassetto compact-index`). Returns the segments
+/// before and after; subjects sent meanwhile may leave a few small ones. PostgreSQL: nothing
+/// to do, `(0, 0)`.
+pub async fn compact(db: &DatabaseConnection) -> Result<(u64, u64), DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok((0, 0));
+    }
+    absorb_all(db).await?;
+    let before = fts_segments(db).await?;
+    let pages = db
+        .query_one_raw(Statement::from_string(DbBackend::Sqlite, format!("SELECT COUNT(*) AS n FROM {FTS}_data")))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    // Each step writes up to COMPACT_PAGES pages; twice the table's pages end any merge.
+    let mut steps = 2 * pages / COMPACT_PAGES + 2;
+    while steps > 0 && fts_segments(db).await? > 1 {
+        steps -= 1;
+        let conn = db.clone();
+        crate::on_writer(db, async move {
+            let txn = crate::begin_write(&conn).await?;
+            let merged = txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    format!("INSERT INTO {FTS} ({FTS}, rank) VALUES ('merge', ?)"),
+                    [(-COMPACT_PAGES).into()],
+                ))
+                .await;
+            match merged {
+                Ok(_) => txn.commit().await,
+                Err(e) => {
+                    txn.rollback().await?;
+                    Err(e)
+                }
+            }
+        })
+        .await??;
+    }
+    Ok((before, fts_segments(db).await?))
+}
+
 /// The number of requests counted for `word` (0 for a text that is not a word of any
 /// subject): at most the number of subjects holding it.
 pub async fn requests_with(db: &impl ConnectionTrait, word: &str) -> Result<u64, DbErr> {
@@ -163,5 +225,47 @@ pub async fn run(db: DatabaseConnection, stop: impl std::future::Future<Output =
             _ = &mut stop => return,
             _ = tokio::time::sleep(PERIOD) => {}
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    async fn matches(db: &DatabaseConnection, needle: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) AS n FROM {FTS} WHERE subject_search LIKE '%{needle}%'");
+        let row = db.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await.unwrap().unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// Three batches leave three segments; compacting leaves one, and every subject is found
+    /// as before.
+    #[tokio::test]
+    async fn compacting_the_trigram_table_leaves_one_segment_and_the_same_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::connect(&format!("sqlite://{}/c.db", dir.path().display())).await.unwrap();
+        crate::migrate(&db).await.unwrap();
+        for batch in 0..3 {
+            let rows = (0..300)
+                .map(|i| format!("('r{batch}-{i}', 'rettifica denuncia {i} rif. {batch}{i:05}')"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            db.execute_unprepared(&format!("INSERT INTO {FTS} (request_id, subject_search) VALUES {rows}"))
+                .await
+                .unwrap();
+        }
+        let before = (matches(&db, "rettifica").await, matches(&db, "denuncia 29").await, matches(&db, "rif. 1").await);
+        assert_eq!(fts_segments(&db).await.unwrap(), 3);
+
+        let (from, to) = compact(&db).await.unwrap();
+
+        assert_eq!((from, to), (3, 1));
+        assert_eq!(fts_segments(&db).await.unwrap(), 1);
+        assert_eq!(before, (900, 33, 300));
+        assert_eq!(
+            (matches(&db, "rettifica").await, matches(&db, "denuncia 29").await, matches(&db, "rif. 1").await),
+            before
+        );
     }
 }
