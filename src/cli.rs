@@ -43,8 +43,9 @@ enum Command {
     },
     /// Print the OpenAPI document the server serves.
     Openapi,
-    /// SQLite: merge the subjects' trigram table into one segment, in small write turns that
-    /// let sends through (after a bulk import, or at a quiet hour; nothing to do on PostgreSQL).
+    /// SQLite: merge the subjects' trigram table into one segment, in write turns of about 4 MB
+    /// with sends in between (after a bulk import, or at a quiet hour; nothing to do on
+    /// PostgreSQL).
     CompactIndex,
 }
 

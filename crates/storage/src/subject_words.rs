@@ -138,8 +138,9 @@ pub async fn absorb_all_in(db: &DatabaseConnection, batch: u64) -> Result<u64, D
     }
 }
 
-/// Pages of the trigram table rewritten per write turn by [`compact`] (SQLite): about 4 MB,
-/// so that sends wait at most one such turn.
+/// Pages of the trigram table rewritten per write turn by [`compact`] (SQLite): about 4 MB.
+/// Sends wait at most one such turn: about 1.5 s at a million requests on the bench machine
+/// (docs/BENCHMARKS.md, twelfth round).
 pub const COMPACT_PAGES: i64 = 1_000;
 
 /// SQLite: the number of segments the trigram table is stored in. A search of the subject in
