@@ -15,6 +15,7 @@ mod m20261127_000008_registry_version;
 pub mod m20261127_000009_unassigned_subject_index;
 pub mod m20261127_000010_subject_words;
 pub mod m20261128_000011_subject_fts_pending;
+pub mod m20261129_000012_sqlite_subject_words;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_unassigned_subject_index::Migration),
             Box::new(m20261127_000010_subject_words::Migration),
             Box::new(m20261128_000011_subject_fts_pending::Migration),
+            Box::new(m20261129_000012_sqlite_subject_words::Migration),
         ]
     }
 }

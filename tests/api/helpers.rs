@@ -430,16 +430,20 @@ impl TestApp {
         self.db.execute_raw(Statement::from_string(backend, sql)).await.expect("bulk copies");
     }
 
-    /// PostgreSQL: the number of requests counted for `word`, once the running instance has
-    /// moved every queued request into the counts (at most 20 s).
+    /// The number of requests counted for `word`, once the running instance has moved every
+    /// queued request into the counts (at most 20 s): PostgreSQL's queue of migration 10,
+    /// SQLite's of migration 11.
     pub async fn words_settled(&self, word: &str) -> u64 {
+        let backend = self.db.get_database_backend();
+        let queue = if backend == sea_orm::DbBackend::Sqlite {
+            "requests_subject_fts_pending"
+        } else {
+            "subject_words_pending"
+        };
         for _ in 0..200 {
             let pending = self
                 .db
-                .query_one_raw(sea_orm::Statement::from_string(
-                    self.db.get_database_backend(),
-                    "SELECT COUNT(*) AS n FROM subject_words_pending",
-                ))
+                .query_one_raw(sea_orm::Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {queue}")))
                 .await
                 .unwrap()
                 .unwrap()

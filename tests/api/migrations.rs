@@ -23,6 +23,7 @@ const TABLES: &[&str] = &[
     "notifications",
     "idempotency_keys",
     "audit_log",
+    "subject_words",
 ];
 
 async fn count(app: &crate::helpers::TestApp, table: &str) -> Option<i64> {

@@ -1,22 +1,26 @@
 //! The subject indexes that new requests reach in the background, from a queue a trigger fills.
 //!
-//! - PostgreSQL: the number of requests holding each word of a subject (migration 10), a lower
-//!   bound that answers «more than the cap» for a common word without walking the trigram index.
+//! - Both: the number of requests holding each word of a subject (migrations 10 and 12), a
+//!   lower bound that answers «more than the cap» for a common word without walking the trigram
+//!   index or table.
 //! - SQLite: the trigram table itself (migration 11). Written in the sender's transaction, it
 //!   flushed a new segment at every group member's savepoint and kept merging them: about half
 //!   of a send's time on the write connection. Moved here in batches, it costs a few percent.
 //!   Until moved, a request is found through the queue, which every subject search also reads
-//!   (in the same statement, so never twice and never missed).
+//!   (in the same statement, so never twice and never missed). Its words are counted when it
+//!   is moved, in the same transaction.
 //!
 //! A trigger queues every new request; [`absorb`] moves queued requests into the index, deleting
 //! them from the queue in the same transaction: each request is moved once, whatever the number
 //! of instances (PostgreSQL: one instance at a time, by a transaction-scoped advisory lock;
 //! SQLite: one writer at a time).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use cassetto_migration::m20261127_000010_subject_words::{PENDING, TOKENS, WORDS};
 use cassetto_migration::m20261128_000011_subject_fts_pending::PENDING as FTS_PENDING;
+use cassetto_migration::m20261129_000012_sqlite_subject_words::{add_counts, count_words};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 
 /// Requests moved into the counts per transaction (PostgreSQL).
@@ -45,13 +49,27 @@ pub async fn absorb(db: &DatabaseConnection, batch: u64) -> Result<u64, DbErr> {
     }
 }
 
-/// SQLite: the oldest `batch` queued subjects into the trigram table, in one write transaction
-/// (on the writer thread, a member of the current group like a send).
+/// SQLite: the oldest `batch` queued subjects into the trigram table and their words into the
+/// counts, in one write transaction (on the writer thread, a member of the current group like
+/// a send).
 async fn absorb_trigrams(db: &DatabaseConnection, batch: u64) -> Result<u64, DbErr> {
     let conn = db.clone();
     crate::on_writer(db, async move {
         let txn = crate::begin_write(&conn).await?;
         let moved = async {
+            // Their words first (migration 12), read in the same transaction as the move.
+            let rows = txn
+                .query_all_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    format!("SELECT subject_search FROM {FTS_PENDING} ORDER BY seq LIMIT ?"),
+                    [(batch as i64).into()],
+                ))
+                .await?;
+            let subjects =
+                rows.iter().map(|r| r.try_get::<String>("", "subject_search")).collect::<Result<Vec<_>, _>>()?;
+            let mut counts = HashMap::new();
+            count_words(&mut counts, subjects.iter().map(String::as_str));
+            add_counts(&txn, counts).await?;
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!(
@@ -204,10 +222,12 @@ pub async fn compact(db: &DatabaseConnection) -> Result<(u64, u64), DbErr> {
 /// The number of requests counted for `word` (0 for a text that is not a word of any
 /// subject): at most the number of subjects holding it.
 pub async fn requests_with(db: &impl ConnectionTrait, word: &str) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT requests FROM {WORDS} WHERE word = $1"),
+            backend,
+            format!("SELECT requests FROM {WORDS} WHERE word = {placeholder}"),
             [word.into()],
         ))
         .await?;
