@@ -375,8 +375,8 @@ enum SubjectPlan {
     /// SQLite, every sede, a needle found in few subjects: those requests by id.
     Ids(Vec<String>),
     /// Every sede, a needle found in more than [`FEW_MATCHES`] subjects (a word the word counts
-    /// hold for more; on SQLite also any needle the trigram table has more matches for): the page is read in
-    /// the sort order's index (an ordered scan meets matches early) — SQLite with `LIKE`,
+    /// hold for more; on SQLite also any needle the trigram table has more matches for): the
+    /// page is read in the sort order's index (an ordered scan meets matches early) — SQLite with `LIKE`,
     /// PostgreSQL with `strpos()`, which no index answers, so that the planner does not read
     /// every match through the trigram index and sort them (there: the needle alone, or the
     /// queue nobody has taken in charge). The count: nothing more to count when the needle is
