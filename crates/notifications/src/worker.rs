@@ -154,9 +154,12 @@ impl Worker {
         let results: Vec<(i64, i32, anyhow::Result<()>)> =
             futures_util::stream::iter(sends).buffer_unordered(concurrency).collect().await;
         let sent: Vec<i64> = results.iter().filter(|r| r.2.is_ok()).map(|r| r.0).collect();
-        {
-            let _turn = cassetto_storage::write_turn(&self.db).await;
-            outbox::mark_sent(&self.db, &sent, &self.cfg.worker_id, Utc::now()).await?;
+        // Recorded as a member of the writer's group transaction, like every other write: on
+        // SQLite's own write connection (see `cassetto_storage::begin_write`).
+        if !sent.is_empty() {
+            let txn = cassetto_storage::begin_write(&self.db).await?;
+            outbox::mark_sent(&txn, &sent, &self.cfg.worker_id, Utc::now()).await?;
+            txn.commit().await?;
         }
         for (id, attempts, result) in &results {
             if let Err(e) = result {
@@ -167,8 +170,9 @@ impl Worker {
                 } else {
                     tracing::warn!(notification = id, attempts, error = %e, "notification not sent, will retry");
                 }
-                let _turn = cassetto_storage::write_turn(&self.db).await;
-                outbox::mark_unsent(&self.db, *id, &self.cfg.worker_id, &format!("{e:#}"), next).await?;
+                let txn = cassetto_storage::begin_write(&self.db).await?;
+                outbox::mark_unsent(&txn, *id, &self.cfg.worker_id, &format!("{e:#}"), next).await?;
+                txn.commit().await?;
             }
         }
         Ok(results.len())

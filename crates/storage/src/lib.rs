@@ -77,7 +77,9 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
     } else {
         opts.max_connections(20).min_connections(1);
     }
-    Database::connect(opts).await
+    let db = Database::connect(opts).await?;
+    write::register_writer(&db);
+    Ok(db)
 }
 
 /// Applies every pending migration.

@@ -58,6 +58,44 @@ struct FileLock {
     turn: Arc<Mutex<GroupSlot>>,
     queued: AtomicUsize,
     next_group: AtomicU64,
+    /// The connection every group transaction runs on (see [`register_writer`]).
+    writer: std::sync::Mutex<Option<DatabaseConnection>>,
+}
+
+/// Opens the one connection of this process that runs the group transactions of `db`'s SQLite
+/// file — the pool's settings without the memory map (`mmap_size = 0`) — in place of any
+/// earlier one (a database opened again gets a new writer). Nothing for PostgreSQL or an
+/// in-memory database, whose pool stays its only way in.
+///
+/// In WAL mode a connection that begins a transaction after another connection committed
+/// drops its map of the file and maps it again (SQLite's pager does so whenever the WAL
+/// changed), then faults in again every page it touches. The pool's connections read the
+/// archive through that map; when any of them began the next group, a group paid for a remap
+/// of the whole file (3.6 GB at a million requests) and for the page faults of its inserts —
+/// on the writer, which every send waits for. On its own connection the writer sees no commit
+/// but its own (the outbox worker's few aside), and without a map it keeps its hot pages in
+/// its page cache.
+pub fn register_writer(db: &DatabaseConnection) {
+    let Some(lock) = sqlite_write_lock(db) else { return };
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let file = options.get_filename().to_string_lossy();
+    if file.contains(":memory:") || file.contains("sqlx-in-memory") {
+        return;
+    }
+    let options = (*options).clone().pragma("mmap_size", "0");
+    let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(options);
+    let writer = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
+    *lock.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(writer);
+}
+
+/// The connection a new group begins on: the registered writer, else `db`'s pool.
+fn writer_connection(db: &DatabaseConnection, lock: &FileLock) -> DatabaseConnection {
+    lock.writer.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| db.clone())
 }
 
 /// One lock per SQLite database file, shared by every pool of this process that opens it.
@@ -235,7 +273,7 @@ async fn join_group(
         flush(slot).await?;
     }
     if slot.open.is_none() {
-        let txn = db
+        let txn = writer_connection(db, lock)
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
@@ -594,5 +632,43 @@ mod tests {
         assert!(groups < 200, "no commit was shared: {groups} groups for 200 writers");
         // Nothing is left open: a plain connection can write at once.
         reader.execute_unprepared("INSERT INTO t (id, v) VALUES (5000, 'after')").await.unwrap();
+    }
+
+    /// Group transactions run on the writer's own connection, which does not map the file;
+    /// the pool's connections, which read the archive, do.
+    #[tokio::test]
+    async fn groups_run_on_the_writers_own_connection_without_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _reader) = table(dir.path()).await;
+        let mmap = || Statement::from_string(DbBackend::Sqlite, "PRAGMA mmap_size");
+        let txn = begin_write(&db).await.unwrap();
+        let in_group: i64 = txn.query_one_raw(mmap()).await.unwrap().unwrap().try_get_by_index(0).unwrap();
+        txn.commit().await.unwrap();
+        let in_pool: i64 = db.query_one_raw(mmap()).await.unwrap().unwrap().try_get_by_index(0).unwrap();
+        assert_eq!(in_group, 0);
+        assert_eq!(in_pool, crate::MMAP_SIZE as i64);
+    }
+
+    /// A database opened again (its file replaced, as a restore does) gets a new writer: the
+    /// writes land in the file the pool reads, not in the one the earlier writer held open.
+    #[tokio::test]
+    async fn a_database_opened_again_is_written_through_its_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, reader) = table(dir.path()).await;
+        let txn = begin_write(&db).await.unwrap();
+        insert(&txn, 1).await.unwrap();
+        txn.commit().await.unwrap();
+        drop((db, reader));
+        for f in ["t.db", "t.db-wal", "t.db-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(f));
+        }
+
+        let (db, reader) = table(dir.path()).await;
+        let txn = begin_write(&db).await.unwrap();
+        insert(&txn, 2).await.unwrap();
+        txn.commit().await.unwrap();
+
+        assert!(visible(&reader, 2).await, "the write went to the replaced file");
+        assert!(!visible(&reader, 1).await);
     }
 }
