@@ -18,7 +18,7 @@ use cassetto_storage::{
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::requests::{detail, now};
+use crate::requests::{detail_of, now};
 use crate::state::AppState;
 
 /// The quesiti the caller may read.
@@ -83,13 +83,20 @@ fn status_of(r: &request::Model) -> ApiResult<Status> {
 
 /// The back-office view: the request with internal comments, assignment and version.
 pub async fn quesito(state: &AppState, id: &str) -> ApiResult<Quesito> {
-    let request = detail(&state.db, id, true).await?;
     let row = store::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
-    let assigned_to = match row.assigned_to {
-        Some(uid) => registry::user_by_id(&state.db, uid).await?.map(|u| u.username),
-        None => None,
+    // The view, the assignee and the sender: independent reads, at once.
+    let assignee = async {
+        match row.assigned_to {
+            Some(uid) => registry::user_by_id(&state.db, uid).await,
+            None => Ok(None),
+        }
     };
-    let sender = registry::user_by_id(&state.db, row.created_by).await?;
+    let (request, assignee, sender) = tokio::try_join!(
+        detail_of(&state.db, row.clone(), true),
+        async { assignee.await.map_err(ApiError::from) },
+        async { registry::user_by_id(&state.db, row.created_by).await.map_err(ApiError::from) },
+    )?;
+    let assigned_to = assignee.map(|u| u.username);
     Ok(Quesito {
         request,
         assigned_to,

@@ -512,10 +512,19 @@ pub fn comment_dto(c: comment::Model) -> dto::Comment {
 /// The full view of a request; internal comments only when `internal`.
 pub async fn detail(db: &impl ConnectionTrait, id: &str, internal: bool) -> ApiResult<dto::Request> {
     let r = store::get(db, id).await?.ok_or_else(ApiError::not_found)?;
-    let sede = registry::get_sede(db, &r.sede_code).await?;
-    let attachments = store::attachments_of(db, id).await?;
-    let history = store::history_of(db, id).await?;
-    let comments = store::comments_of(db, id, internal).await?;
+    detail_of(db, r, internal).await
+}
+
+/// The full view of a request already read. Its sede, attachments, history and comments are
+/// independent reads: on a pool they run at once, each on a connection of its own (as the
+/// sequence did, each sees the database as it is when it runs).
+pub async fn detail_of(db: &impl ConnectionTrait, r: request::Model, internal: bool) -> ApiResult<dto::Request> {
+    let (sede, attachments, history, comments) = tokio::try_join!(
+        registry::get_sede(db, &r.sede_code),
+        store::attachments_of(db, &r.id),
+        store::history_of(db, &r.id),
+        store::comments_of(db, &r.id, internal),
+    )?;
     request_dto(r, sede.map(|s| s.name).unwrap_or_default(), attachments, history, comments)
 }
 
