@@ -84,23 +84,21 @@ fn status_of(r: &request::Model) -> ApiResult<Status> {
 /// The back-office view: the request with internal comments, assignment and version.
 pub async fn quesito(state: &AppState, id: &str) -> ApiResult<Quesito> {
     let row = store::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
+    let (version, assignee_id, sender_id) = (row.version, row.assigned_to, row.created_by);
     // The view, the assignee and the sender: independent reads, at once.
     let assignee = async {
-        match row.assigned_to {
-            Some(uid) => registry::user_by_id(&state.db, uid).await,
-            None => Ok(None),
-        }
+        Ok::<_, ApiError>(match assignee_id {
+            Some(uid) => registry::user_by_id(&state.db, uid).await?,
+            None => None,
+        })
     };
-    let (request, assignee, sender) = tokio::try_join!(
-        detail_of(&state.db, row.clone(), true),
-        async { assignee.await.map_err(ApiError::from) },
-        async { registry::user_by_id(&state.db, row.created_by).await.map_err(ApiError::from) },
-    )?;
+    let sender = async { Ok::<_, ApiError>(registry::user_by_id(&state.db, sender_id).await?) };
+    let (request, assignee, sender) = tokio::try_join!(detail_of(&state.db, row, true), assignee, sender)?;
     let assigned_to = assignee.map(|u| u.username);
     Ok(Quesito {
         request,
         assigned_to,
-        version: row.version,
+        version,
         sent_by: ActorRef {
             role: sender.as_ref().map(|u| u.role.clone()).unwrap_or_default(),
             display_name: sender.map(|u| u.display_name).unwrap_or_default(),
