@@ -112,14 +112,14 @@ impl Api {
         path: &str,
         token: &str,
         body: &serde_json::Value,
-        files: &Arc<Vec<Vec<u8>>>,
+        files: &Arc<Vec<bytes::Bytes>>,
     ) -> anyhow::Result<u16> {
         let mut form = reqwest::multipart::Form::new()
             .part("request", reqwest::multipart::Part::text(body.to_string()).mime_str("application/json")?);
         for (i, f) in files.iter().enumerate() {
             form = form.part(
                 "files",
-                reqwest::multipart::Part::bytes(f.clone())
+                reqwest::multipart::Part::stream(f.clone())
                     .file_name(format!("allegato-{i}.pdf"))
                     .mime_str("application/pdf")?,
             );

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::{Datelike, Utc};
 use futures_util::future::join_all;
 use rand::RngCore;
@@ -23,13 +24,15 @@ use crate::load::Dataset;
 use crate::report::{Line, Measure, Samples};
 use crate::Api;
 
-pub fn pdf(size: usize, seed: u64) -> Vec<u8> {
+/// A PDF-looking file of `size` random bytes, shared (cloning it copies no bytes, as a client
+/// that sends the same file from disk would not copy it in memory either).
+pub fn pdf(size: usize, seed: u64) -> Bytes {
     let mut v = b"%PDF-1.7\n".to_vec();
     let mut rest = vec![0u8; size.saturating_sub(v.len())];
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
     rng.fill_bytes(&mut rest);
     v.extend(rest);
-    v
+    Bytes::from(v)
 }
 
 fn body(ds: &Dataset, i: usize) -> serde_json::Value {
@@ -48,7 +51,7 @@ async fn drive(
     ds: &Dataset,
     clients: usize,
     total: usize,
-    files: Option<Arc<Vec<Vec<u8>>>>,
+    files: Option<Arc<Vec<Bytes>>>,
     offset: usize,
 ) -> anyhow::Result<(f64, Samples)> {
     let next = Arc::new(AtomicUsize::new(0));
@@ -92,7 +95,7 @@ async fn floor(
     clients: usize,
     total: usize,
     per_request: usize,
-    files: Option<(Arc<Vec<Vec<u8>>>, &Path)>,
+    files: Option<(Arc<Vec<Bytes>>, &Path)>,
     offset: usize,
 ) -> anyhow::Result<(f64, Samples)> {
     let next = Arc::new(AtomicUsize::new(0));
