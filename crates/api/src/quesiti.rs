@@ -151,17 +151,19 @@ async fn check_assignee(state: &AppState, caller: &Caller, r: &request::Model) -
     }
 }
 
-/// The quesito about to be changed by the caller, and its status: the caller works quesiti
-/// (operatore or admin) and sees this one, `If-Match` is current, and a quesito in charge is
-/// changed only by its assignee.
+/// A quesito the caller works on and sees, as read when that was checked
+/// ([`authorize_change`]): what a change starts from.
+pub struct ToChange(request::Model);
+
+/// The quesito about to be changed, and its status: `If-Match` is current, and a quesito in
+/// charge is changed only by its assignee. (A change made since it was read still fails, on
+/// the version, when it is applied.)
 async fn for_change(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    ToChange(r): ToChange,
     if_match: Option<&str>,
 ) -> ApiResult<(request::Model, Status)> {
-    require_worker(caller)?;
-    let r = visible(state, caller, id).await?;
     check_if_match(if_match, r.version)?;
     let status = status_of(&r)?;
     if status == Status::InCarico {
@@ -190,11 +192,11 @@ async fn apply_or_stale(
 pub async fn transition(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    changing: ToChange,
     input: TransitionRequest,
     if_match: Option<&str>,
 ) -> ApiResult<Quesito> {
-    let (r, from) = for_change(state, caller, id, if_match).await?;
+    let (r, from) = for_change(state, caller, changing, if_match).await?;
     let to = from.transition(input.to).map_err(|e| ApiError::Conflict(e.to_string()))?;
     let mut errs = FieldErrors::default();
     errs.validate(&input);
@@ -271,11 +273,11 @@ pub async fn transition(
 pub async fn reroute(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    changing: ToChange,
     input: RerouteRequest,
     if_match: Option<&str>,
 ) -> ApiResult<Quesito> {
-    let (r, from) = for_change(state, caller, id, if_match).await?;
+    let (r, from) = for_change(state, caller, changing, if_match).await?;
     if from.is_closed() {
         return Err(ApiError::Conflict("il quesito è chiuso: non può essere smistato".into()));
     }
@@ -336,10 +338,11 @@ pub async fn reroute(
     quesito(state, &r.id).await
 }
 
-/// The caller works quesiti and sees this one (checked before reading the body of a change).
-pub async fn authorize_change(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+/// The caller works quesiti and sees this one (checked before reading the body of a change):
+/// the quesito to change.
+pub async fn authorize_change(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ToChange> {
     require_worker(caller)?;
-    visible(state, caller, id).await.map(|_| ())
+    visible(state, caller, id).await.map(ToChange)
 }
 
 /// Who may comment from the back office.

@@ -275,7 +275,7 @@ async fn seed_requests(state: &AppState) -> ApiResult<u32> {
     quesiti::transition(
         state,
         &op_roma,
-        &in_charge,
+        quesiti::authorize_change(state, &op_roma, &in_charge).await?,
         to(Status::InCarico, "Presa in carico: verifichiamo i versamenti."),
         None,
     )
@@ -294,11 +294,18 @@ async fn seed_requests(state: &AppState) -> ApiResult<u32> {
         vec![("ricevuta.pdf", demo_pdf("Ricevuta di trasmissione"))],
     )
     .await?;
-    quesiti::transition(state, &op_cz, &closed, to(Status::InCarico, "In lavorazione."), None).await?;
     quesiti::transition(
         state,
         &op_cz,
-        &closed,
+        quesiti::authorize_change(state, &op_cz, &closed).await?,
+        to(Status::InCarico, "In lavorazione."),
+        None,
+    )
+    .await?;
+    quesiti::transition(
+        state,
+        &op_cz,
+        quesiti::authorize_change(state, &op_cz, &closed).await?,
         closing(EsitoCode::Accolta, "Il DM10 è stato acquisito d'ufficio: la posizione è aggiornata."),
         None,
     )
@@ -315,7 +322,7 @@ async fn seed_requests(state: &AppState) -> ApiResult<u32> {
     quesiti::transition(
         state,
         &op_roma,
-        &refused,
+        quesiti::authorize_change(state, &op_roma, &refused).await?,
         closing(EsitoCode::Respinta, "La rettifica va trasmessa con una nuova denuncia UniEmens."),
         None,
     )
@@ -341,7 +348,7 @@ async fn seed_requests(state: &AppState) -> ApiResult<u32> {
     quesiti::reroute(
         state,
         &op_roma,
-        &rerouted,
+        quesiti::authorize_change(state, &op_roma, &rerouted).await?,
         RerouteRequest {
             sede: "2303".into(),
             comment: "L'unità produttiva è di competenza della sede di Lamezia Terme.".into(),

@@ -118,8 +118,8 @@ async fn transition(
     req: HttpRequest,
     body: JsonBody<TransitionRequest>,
 ) -> ApiResult<HttpResponse> {
-    quesiti::authorize_change(&state, &caller, &id).await?;
-    let q = quesiti::transition(&state, &caller, &id, body.value()?, if_match(&req).as_deref()).await?;
+    let quesito = quesiti::authorize_change(&state, &caller, &id).await?;
+    let q = quesiti::transition(&state, &caller, quesito, body.value()?, if_match(&req).as_deref()).await?;
     Ok(with_etag(q))
 }
 
@@ -178,8 +178,8 @@ async fn reroute(
     req: HttpRequest,
     body: JsonBody<RerouteRequest>,
 ) -> ApiResult<HttpResponse> {
-    quesiti::authorize_change(&state, &caller, &id).await?;
-    let q = quesiti::reroute(&state, &caller, &id, body.value()?, if_match(&req).as_deref()).await?;
+    let quesito = quesiti::authorize_change(&state, &caller, &id).await?;
+    let q = quesiti::reroute(&state, &caller, quesito, body.value()?, if_match(&req).as_deref()).await?;
     Ok(with_etag(q))
 }
 
