@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::both;
-use crate::helpers::{expect_problem, generic, pdf, spawn_app_with, with_companies, Backend, TestApp};
+use crate::helpers::{expect_problem, files_under, generic, pdf, spawn_app_with, with_companies, Backend, TestApp};
 
 fn today() -> String {
     italian_date(chrono::Utc::now()).format("%d/%m/%Y").to_string()
@@ -654,6 +654,54 @@ async fn registry_changes_made_elsewhere_count_from_the_next_send(backend: Backe
 }
 
 both!(registry_changes_made_elsewhere_count_from_the_next_send);
+
+fn progressive(created: &Value) -> u64 {
+    created["protocollo"].as_str().unwrap().rsplit('.').next().unwrap().parse().unwrap()
+}
+
+/// A send checks its caller against the registry cache and confirms, inside its write, that the
+/// registry has not changed since: one that meets a change is undone and done again, so the
+/// protocol register stays gapless and its files are published once; one whose user was
+/// deactivated in between is refused with 401, and leaves neither a request nor a bundle (nor is
+/// an earlier answer replayed to it).
+async fn a_send_that_meets_a_registry_change_is_done_again_or_refused(backend: Backend) {
+    // Arrange: a first send puts the intermediario in the cache.
+    let app = with_companies(backend).await;
+    let studio = app.token("studio").await;
+    let first = app.sent(&studio, &generic("7002000011", "Prima")).await;
+    let attachments = app.data_dir().join("attachments");
+    let bundles_before = files_under(&attachments).len();
+
+    // Act: a change elsewhere in the registry, then a send with a file.
+    run_sql(&app, "UPDATE aziende SET email = 'bianchi.nuova@example.it' WHERE matricola = '7002000022'").await;
+    let seconda = generic("7002000011", "Seconda");
+    let redone = app.send_request_with_key(&studio, &seconda, vec![("a.pdf", pdf("seconda"))], Some("k-2")).await;
+    // Act: the intermediario deactivated, then another send with a file.
+    run_sql(&app, "UPDATE users SET active = false WHERE username = 'studio'").await;
+    let refused = app.send_request(&studio, &generic("7002000011", "Terza"), vec![("b.pdf", pdf("terza"))]).await;
+    // Act: active again (an archive page puts it back in the cache), deactivated, then the
+    // second send retried with its key.
+    run_sql(&app, "UPDATE users SET active = true WHERE username = 'studio'").await;
+    assert_eq!(app.archive(&studio, "").await["total"], 2, "the refused send wrote nothing");
+    run_sql(&app, "UPDATE users SET active = false WHERE username = 'studio'").await;
+    let replayed = app.send_request_with_key(&studio, &seconda, vec![("a.pdf", pdf("seconda"))], Some("k-2")).await;
+
+    // Assert
+    assert_eq!(redone.status(), 201);
+    let redone: Value = redone.json().await.unwrap();
+    assert_eq!(progressive(&redone), progressive(&first) + 1, "no number is lost to the undone attempt");
+    let rossi = app.token("rossi").await;
+    let zip = app.get(&format!("/api/v1/requests/{}/attachments.zip", redone["id"].as_str().unwrap()), &rossi).await;
+    assert_eq!(zip.status(), 200);
+    assert_eq!(sha(&zip.bytes().await.unwrap()), redone["bundle"]["sha256"].as_str().unwrap());
+    assert!(expect_problem(refused, 401).await.detail().contains("non è più attivo"));
+    assert!(expect_problem(replayed, 401).await.detail().contains("non è più attivo"), "no replay either");
+    let archive = app.archive(&rossi, "").await;
+    assert_eq!(archive["total"], 2, "the refused send wrote nothing");
+    assert_eq!(files_under(&attachments).len(), bundles_before + 1, "only the second send's bundle is kept");
+}
+
+both!(a_send_that_meets_a_registry_change_is_done_again_or_refused);
 
 /// The sede's name on each row of the archive and of the back office's list comes from the
 /// registry cache: a rename made through another instance, or by hand, shows from the next page.

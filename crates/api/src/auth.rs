@@ -120,13 +120,26 @@ pub struct Caller {
     /// The registry's version read when the request was authenticated (see
     /// `cassetto_storage::registry_cache`); `None` for a caller built otherwise.
     pub registry_version: Option<i64>,
+    /// True when the caller was taken from the registry cache without reading the registry's
+    /// version (see [`Sending`]): `registry_version` is then the cache's, and a write that
+    /// relies on it must find that version still current, or start again with
+    /// [`Caller::authenticated_again`].
+    pub unconfirmed: bool,
 }
 
 impl Caller {
     /// A caller for a stored user.
     pub async fn load(_db: &impl cassetto_storage::ConnectionTrait, user: user::Model) -> ApiResult<Self> {
         let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-        Ok(Caller { user, role, client_id: None, registry_version: None })
+        Ok(Caller { user, role, client_id: None, registry_version: None, unconfirmed: false })
+    }
+
+    /// The same caller authenticated now, as [`Caller`]'s extractor does: the registry's version
+    /// read, the user as of that version, still active and in the same role.
+    pub async fn authenticated_again(&self, state: &AppState) -> ApiResult<Caller> {
+        let version = cassetto_storage::registry_cache::version(&state.db).await?;
+        let user = state.registry.user(&state.db, version, self.user.id).await?;
+        caller_at(self.role, self.client_id.clone(), user, version)
     }
 
     /// The matricole an azienda or intermediario may act for now (none for INPS roles).
@@ -180,16 +193,17 @@ fn user_id(claims: &Claims) -> ApiResult<i32> {
     claims.sub.parse().map_err(|_| ApiError::Unauthorized("il token non è valido".into()))
 }
 
-/// The caller of `claims`, given its user as the registry held it at `version`.
-fn caller_at(claims: &Claims, user: Option<user::Model>, version: i64) -> ApiResult<Caller> {
+/// The caller signed in as `role` (for the API client `client_id`), given its user as the
+/// registry held it at `version`.
+fn caller_at(role: Role, client_id: Option<String>, user: Option<user::Model>, version: i64) -> ApiResult<Caller> {
     let user = user
         .filter(|u| u.active)
         .ok_or_else(|| ApiError::Unauthorized("l'utente del token non è più attivo".into()))?;
-    let role = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
-    if role != claims.role {
+    let stored = Role::parse(&user.role).map_err(|e| ApiError::Internal(anyhow::anyhow!("stored role: {e}")))?;
+    if stored != role {
         return Err(ApiError::Unauthorized("il ruolo dell'utente è cambiato: accedere di nuovo".into()));
     }
-    Ok(Caller { user, role, client_id: claims.cid.clone(), registry_version: Some(version) })
+    Ok(Caller { user, role, client_id, registry_version: Some(version), unconfirmed: false })
 }
 
 /// The caller of `claims` now: one read per request, the registry's version; the user comes
@@ -198,7 +212,7 @@ async fn authenticate(state: &AppState, claims: &Claims) -> ApiResult<Caller> {
     let id = user_id(claims)?;
     let version = cassetto_storage::registry_cache::version(&state.db).await?;
     let user = state.registry.user(&state.db, version, id).await?;
-    caller_at(claims, user, version)
+    caller_at(claims.role, claims.cid.clone(), user, version)
 }
 
 fn authorization(req: &HttpRequest) -> Option<String> {
@@ -235,22 +249,25 @@ pub struct Reader {
     cached: Option<Caller>,
 }
 
+/// The claims of a request's token, and the caller the registry cache holds for them (if it
+/// holds the user, and the user may sign in as the token says), without reading the database.
+fn claims_and_cached(req: &HttpRequest) -> ApiResult<(Claims, Option<Caller>)> {
+    let state =
+        req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
+    let claims = bearer_claims(state, authorization(req))?;
+    let cached = state
+        .registry
+        .peek_user(user_id(&claims)?)
+        .and_then(|(version, user)| caller_at(claims.role, claims.cid.clone(), user, version).ok());
+    Ok((claims, cached))
+}
+
 impl FromRequest for Reader {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("state missing")))?;
-            let claims = bearer_claims(state, authorization(req))?;
-            let cached = state
-                .registry
-                .peek_user(user_id(&claims)?)
-                .and_then(|(version, user)| caller_at(&claims, user, version).ok());
-            Ok(Reader { claims, cached })
-        })())
+        std::future::ready(claims_and_cached(req).map(|(claims, cached)| Reader { claims, cached }))
     }
 }
 
@@ -269,5 +286,39 @@ impl Reader {
             }
         }
         work(authenticate(state, &self.claims).await?).await
+    }
+}
+
+/// The signed-in user of a send, whose write confirms the registry's version itself.
+///
+/// A send reads the registry's version anyway, inside its write transaction and in the same
+/// statement as its protocol number (`cassetto_storage::requests::next_protocol_number`). So
+/// the caller is taken for the user the registry cache holds, under the version the cache holds
+/// it at ([`Caller::unconfirmed`]), with no read of the database before the work; the write then
+/// goes ahead only if the version it reads is still that one — no change to the registry (a
+/// deactivated user, a revoked delega, a sede no longer enabled) committed since — and is
+/// otherwise undone and done again for the caller authenticated afresh. When the cache does not
+/// hold the user, the caller is authenticated as [`Caller`] does.
+pub struct Sending {
+    claims: Claims,
+    cached: Option<Caller>,
+}
+
+impl FromRequest for Sending {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(claims_and_cached(req).map(|(claims, cached)| Sending { claims, cached }))
+    }
+}
+
+impl Sending {
+    /// The caller: from the cache, unconfirmed, or authenticated now.
+    pub async fn caller(self, state: &AppState) -> ApiResult<Caller> {
+        match self.cached {
+            Some(caller) => Ok(Caller { unconfirmed: true, ..caller }),
+            None => authenticate(state, &self.claims).await,
+        }
     }
 }

@@ -131,7 +131,7 @@ async fn floor(
                 let sede = &ds.sedi[0];
                 let now = Utc::now();
                 let txn = cassetto_storage::begin_write(db).await?;
-                let n = requests::next_protocol_number(&txn, sede, italian_date(now).year()).await?;
+                let n = requests::next_protocol_number(&txn, sede, italian_date(now).year()).await?.progressive;
                 let row = request::Model {
                     id: id.clone(),
                     protocollo: format!("INPS.{sede}.{}.{n:07}", italian_date(now).format("%d/%m/%Y")),

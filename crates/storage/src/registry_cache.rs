@@ -9,7 +9,9 @@
 //! preference or a new webhook take effect at the very next request, on every instance, as
 //! without the cache. An entry is tagged with the version read *before* it, so an entry read
 //! while a change was committing is at worst newer than its tag, and is dropped at the next
-//! version anyway. A send then costs one read of the registry (the version) instead of four.
+//! version anyway. A request then costs one read of the registry (the version) instead of four;
+//! a send by a cached user, none of its own: its write reads the version with its protocol
+//! number and starts again if the version moved (`Sending` in the API's `auth`).
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -15,12 +15,24 @@ use crate::batch::Batch;
 use crate::entities::{attachment, comment, delega, idempotency_key, protocol_counter, request, request_history};
 use crate::subject_words::FTS;
 
-/// Takes the next progressive of the protocol register of `sede` for `year`.
+/// A progressive of the protocol register, and the registry's version when it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbered {
+    pub progressive: i64,
+    /// The registry's version (see `registry_cache`) read by the same statement, inside the
+    /// creating transaction: a write that relied on the registry as of an earlier version
+    /// finds out here whether anything changed since.
+    pub registry_version: i64,
+}
+
+/// Takes the next progressive of the protocol register of `sede` for `year`, with the
+/// registry's version in the same round trip.
 ///
 /// Call it as the first write of the creating transaction: the counter row stays locked until
 /// commit, so numbers are unique and, since a rolled-back transaction also rolls back its
 /// increment, gapless — on PostgreSQL across instances too.
-pub async fn next_protocol_number(db: &impl ConnectionTrait, sede: &str, year: i32) -> Result<i64, DbErr> {
+pub async fn next_protocol_number(db: &impl ConnectionTrait, sede: &str, year: i32) -> Result<Numbered, DbErr> {
+    let version = Expr::cust("(SELECT version FROM registry_version WHERE id = 1)");
     let stmt = Query::insert()
         .into_table(protocol_counter::Entity)
         .columns([
@@ -37,10 +49,10 @@ pub async fn next_protocol_number(db: &impl ConnectionTrait, sede: &str, year: i
                 )
                 .to_owned(),
         )
-        .returning_col(protocol_counter::Column::LastValue)
+        .returning(Query::returning().exprs([Expr::col(protocol_counter::Column::LastValue), version]))
         .to_owned();
     let row = db.query_one(&stmt).await?.ok_or_else(|| DbErr::Custom("protocol counter returned nothing".into()))?;
-    row.try_get::<i64>("", "last_value")
+    Ok(Numbered { progressive: row.try_get_by_index::<i64>(0)?, registry_version: row.try_get_by_index::<i64>(1)? })
 }
 
 pub struct NewAttachment {

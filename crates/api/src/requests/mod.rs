@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod upload;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -230,15 +231,44 @@ async fn create_inner(
     let hash = fingerprint(input, bundle);
     if let Some(key) = &idempotency_key {
         if let Some(row) = store::idempotency_get(&state.db, caller.user.id, key).await? {
+            // A replay writes nothing that would confirm a caller taken from the cache.
+            if caller.unconfirmed {
+                caller.authenticated_again(state).await?;
+            }
             return replay_or_conflict(row, &hash).await;
         }
     }
-    let checked = check_new(state, caller, input).await?;
+    // A caller taken from the registry cache (see `auth::Sending`) is confirmed before it is
+    // refused: the refusal may come from a registry that changed since.
+    let (mut who, checked) = match check_new(state, caller, input).await {
+        Ok(checked) => (Cow::Borrowed(caller), checked),
+        Err(_) if caller.unconfirmed => {
+            let again = caller.authenticated_again(state).await?;
+            let checked = check_new(state, &again, input).await?;
+            (Cow::Owned(again), checked)
+        }
+        Err(e) => return Err(e),
+    };
     let id = uuid::Uuid::now_v7().to_string();
     if let Some(b) = bundle {
         state.blobs.put_file(&id, &b.path).await.map_err(storage_error)?;
     }
-    match register(state, caller, &id, checked, bundle, idempotency_key.as_deref(), &hash).await {
+    let registered = async {
+        let mut checked = checked;
+        loop {
+            match register(state, &who, &id, checked, bundle, idempotency_key.as_deref(), &hash).await {
+                // The registry changed since the cached caller's version: everything checked
+                // against it is checked again, for the caller authenticated now (which the
+                // write does not confirm again, so this happens once).
+                Err(RegisterError::Stale) => {
+                    who = Cow::Owned(who.authenticated_again(state).await.map_err(RegisterError::Api)?);
+                    checked = check_new(state, &who, input).await.map_err(RegisterError::Api)?;
+                }
+                other => return other,
+            }
+        }
+    };
+    match registered.await {
         Ok(dto) => Ok(Created::New(Box::new(dto))),
         Err(e) => {
             if bundle.is_some() {
@@ -259,6 +289,7 @@ async fn create_inner(
             Err(match e {
                 RegisterError::Db(db) => db.into(),
                 RegisterError::Api(api) => api,
+                RegisterError::Stale => ApiError::Internal(anyhow::anyhow!("registry changed during a confirmed send")),
             })
         }
     }
@@ -267,6 +298,9 @@ async fn create_inner(
 enum RegisterError {
     Db(cassetto_storage::DbErr),
     Api(ApiError),
+    /// The caller was unconfirmed and the registry's version read by the write is not the one
+    /// it was checked against: nothing was written.
+    Stale,
 }
 
 impl From<cassetto_storage::DbErr> for RegisterError {
@@ -359,7 +393,12 @@ async fn write_new(db: &cassetto_storage::DatabaseConnection, n: NewRow) -> Resu
         n;
     let event = cassetto_notifications::Event::Registered;
     let txn = cassetto_storage::begin_write(db).await?;
-    let progressive = store::next_protocol_number(&txn, sede_code.as_str(), chrono::Datelike::year(&day)).await?;
+    let numbered = store::next_protocol_number(&txn, sede_code.as_str(), chrono::Datelike::year(&day)).await?;
+    if caller.unconfirmed && numbered.registry_version != c.registry_version {
+        txn.rollback().await?;
+        return Err(RegisterError::Stale);
+    }
+    let progressive = numbered.progressive;
     let protocollo = Protocollo::new(sede_code, day, progressive as u64).to_string();
     let stored_subject = c.subject.clone();
     let row = request::Model {

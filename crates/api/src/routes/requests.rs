@@ -15,7 +15,7 @@ use cassetto_dto::{
 use cassetto_storage::requests::{self as store, Scope};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::{Caller, Reader};
+use crate::auth::{Caller, Reader, Sending};
 use crate::blobs::Blob;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_json, read_limited, ValidJson};
@@ -74,10 +74,11 @@ fn idempotency_key(req: &HttpRequest) -> ApiResult<Option<String>> {
 #[post("/requests")]
 async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    sending: Sending,
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
+    let caller = sending.caller(&state).await?;
     if !caller.role.is_sender() {
         return Err(ApiError::Forbidden("solo aziende e intermediari inviano richieste".into()));
     }
