@@ -137,9 +137,7 @@ impl Caller {
     /// The same caller authenticated now, as [`Caller`]'s extractor does: the registry's version
     /// read, the user as of that version, still active and in the same role.
     pub async fn authenticated_again(&self, state: &AppState) -> ApiResult<Caller> {
-        let version = cassetto_storage::registry_cache::version(&state.db).await?;
-        let user = state.registry.user(&state.db, version, self.user.id).await?;
-        caller_at(self.role, self.client_id.clone(), user, version)
+        authenticate_as(state, self.user.id, self.role, self.client_id.clone()).await
     }
 
     /// The matricole an azienda or intermediario may act for now (none for INPS roles).
@@ -206,13 +204,18 @@ fn caller_at(role: Role, client_id: Option<String>, user: Option<user::Model>, v
     Ok(Caller { user, role, client_id, registry_version: Some(version), unconfirmed: false })
 }
 
-/// The caller of `claims` now: one read per request, the registry's version; the user comes
-/// from the cache unless something in the registry changed since it was read.
+/// The caller of `claims` now (see [`authenticate_as`]).
 async fn authenticate(state: &AppState, claims: &Claims) -> ApiResult<Caller> {
-    let id = user_id(claims)?;
+    authenticate_as(state, user_id(claims)?, claims.role, claims.cid.clone()).await
+}
+
+/// The user `id` signed in as `role` (for the API client `client_id`), now: one read per
+/// request, the registry's version; the user comes from the cache unless something in the
+/// registry changed since it was read.
+async fn authenticate_as(state: &AppState, id: i32, role: Role, client_id: Option<String>) -> ApiResult<Caller> {
     let version = cassetto_storage::registry_cache::version(&state.db).await?;
     let user = state.registry.user(&state.db, version, id).await?;
-    caller_at(claims.role, claims.cid.clone(), user, version)
+    caller_at(role, client_id, user, version)
 }
 
 fn authorization(req: &HttpRequest) -> Option<String> {
