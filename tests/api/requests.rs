@@ -543,6 +543,50 @@ async fn orphan_bundles_are_swept_and_committed_ones_kept(backend: Backend) {
 
 both!(orphan_bundles_are_swept_and_committed_ones_kept);
 
+/// Bytes of `path` the page cache holds, as `fincore` (util-linux) reports them.
+fn cached_bytes(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(path)
+        .output()
+        .expect("fincore (util-linux)");
+    assert!(out.status.success(), "fincore: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// A stored bundle is on disk and out of memory: its pages leave the page cache once it is
+/// published, and it downloads intact from the disk.
+#[tokio::test]
+async fn a_stored_bundle_leaves_the_page_cache() {
+    use cassetto_api::blobs::LocalDirStore;
+    // Arrange
+    let app = with_companies(crate::helpers::Backend::Sqlite).await;
+    let rossi = app.token("rossi").await;
+    let fs = std::process::Command::new("stat").args(["-f", "-c", "%T"]).arg(app.data_dir()).output().unwrap();
+    if String::from_utf8_lossy(&fs.stdout).trim() == "tmpfs" {
+        eprintln!("skipped: the data directory is on tmpfs, whose pages are its storage");
+        return;
+    }
+    let file = crate::processes::pdf(7, 2_000_000);
+
+    // Act
+    let sent =
+        app.send_request(&rossi, &generic("7002000011", "Con allegato grande"), vec![("grande.pdf", file)]).await;
+
+    // Assert
+    assert_eq!(sent.status(), 201);
+    let sent: Value = sent.json().await.unwrap();
+    let id = sent["id"].as_str().unwrap();
+    let path = LocalDirStore::new(&app.data_dir().join("attachments")).unwrap().file_path(id);
+    assert!(std::fs::metadata(&path).unwrap().len() > 2_000_000);
+    assert_eq!(cached_bytes(&path), 0, "the published bundle is still in the page cache");
+    let zip = app.get(&format!("/api/v1/requests/{id}/attachments.zip"), &rossi).await;
+    assert_eq!(zip.status(), 200);
+    assert_eq!(sha(&zip.bytes().await.unwrap()), sent["bundle"]["sha256"].as_str().unwrap());
+    // Reading it brought it back: what `fincore` reports is the cache, not a constant.
+    assert!(cached_bytes(&path) > 0);
+}
+
 /// Two instances on one database share the protocol register: numbers stay unique and gapless.
 async fn two_instances_share_one_gapless_protocol_register(backend: Backend) {
     let first = with_companies(backend).await;
