@@ -396,6 +396,83 @@ async fn two_workers_never_send_the_same_row_twice(backend: Backend) {
     assert_eq!(outbox::backlog(&app.db).await.unwrap(), 0);
 }
 
+/// A claim takes the due rows, pending or with a lease run out, oldest first, up to its
+/// limit; it leaves rows not due yet and rows another worker still holds.
+async fn a_claim_takes_the_oldest_due_rows_and_leaves_the_others(backend: Backend) {
+    use cassetto_storage::entities::notification::{self, Column as C};
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    // Arrange: six rows, told apart by their recipient.
+    let app = spawn_app_with(backend, HashMap::from([("CASSETTO_WORKER_POLL_MS", "3600000".to_owned())])).await;
+    let t0 = chrono::Utc::now();
+    let s = chrono::Duration::seconds;
+    let rows = (1..=6)
+        .map(|i| outbox::NewMessage {
+            request_id: None,
+            event: "registered".into(),
+            channel: "email".into(),
+            recipient: format!("m{i}@example.it"),
+            message_id: format!("<claim{i}@cassetto>"),
+            subject: Some("s".into()),
+            body: "b".into(),
+            body_html: None,
+            webhook_id: None,
+        })
+        .collect();
+    outbox::enqueue(&app.db, rows, t0).await.unwrap();
+    // (recipient, status, next attempt, lease until)
+    let setup = [
+        ("m1", "pending", t0 - s(5), None),
+        ("m2", "pending", t0 - s(4), None),
+        ("m3", "pending", t0 + s(60), None),
+        ("m4", "sending", t0 - s(10), Some(t0 - s(1))),
+        ("m5", "sending", t0 - s(20), Some(t0 + s(60))),
+        ("m6", "pending", t0 - s(3), None),
+    ];
+    for (who, status, next, lease) in setup {
+        notification::Entity::update_many()
+            .col_expr(C::Status, Expr::value(status))
+            .col_expr(C::NextAttemptAt, Expr::value(next))
+            .col_expr(C::LockedUntil, Expr::value(lease))
+            .col_expr(C::LockedBy, Expr::value(lease.map(|_| "worker-gone".to_owned())))
+            .filter(C::Recipient.eq(format!("{who}@example.it")))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    let who = |rows: &[notification::Model]| -> Vec<String> {
+        rows.iter().map(|r| r.recipient.trim_end_matches("@example.it").to_owned()).collect()
+    };
+
+    // Act
+    let first = outbox::claim_due(&app.db, "w", 3, t0, t0 + s(60)).await.unwrap();
+    let second = outbox::claim_due(&app.db, "w", 10, t0, t0 + s(60)).await.unwrap();
+
+    // Assert: the expired lease (m4) and the two oldest pending rows, then what is left due.
+    let mut first_names = who(&first);
+    first_names.sort();
+    assert_eq!(first_names, ["m1", "m2", "m4"]);
+    assert_eq!(who(&second), ["m6"]);
+    let all = notification::Entity::find().order_by_asc(C::Recipient).all(&app.db).await.unwrap();
+    let state: Vec<(String, String, Option<String>, i32)> = all
+        .iter()
+        .filter(|r| r.message_id.starts_with("<claim"))
+        .map(|r| (who(std::slice::from_ref(r)).remove(0), r.status.clone(), r.locked_by.clone(), r.attempts))
+        .collect();
+    let w = Some("w".to_owned());
+    let gone = Some("worker-gone".to_owned());
+    assert_eq!(
+        state,
+        [
+            ("m1".into(), "sending".into(), w.clone(), 1),
+            ("m2".into(), "sending".into(), w.clone(), 1),
+            ("m3".into(), "pending".into(), None, 0),
+            ("m4".into(), "sending".into(), w.clone(), 1),
+            ("m5".into(), "sending".into(), gone, 0),
+            ("m6".into(), "sending".into(), w, 1),
+        ]
+    );
+}
+
 both!(
     each_event_sends_its_messages_with_their_texts,
     rerouting_tells_the_sender,
@@ -406,4 +483,5 @@ both!(
     preferences_decide_the_channels,
     without_relays_messages_are_written_to_files,
     two_workers_never_send_the_same_row_twice,
+    a_claim_takes_the_oldest_due_rows_and_leaves_the_others,
 );

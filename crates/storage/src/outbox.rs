@@ -77,11 +77,19 @@ pub async fn claim_due(
 ) -> Result<Vec<notification::Model>, DbErr> {
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
-        let sql =
-            "UPDATE notifications SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM notifications \
-                 WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $3) \
+        // Each kind of due row is picked on its own, in the order of `idx_notifications_due`,
+        // so the claim reads its `limit` rows and stops. With the two joined by `OR`, every
+        // claim read all the pending rows (a bitmap scan), and, while a drain runs, every
+        // dead version its status changes leave behind, until a vacuum.
+        let sql = "WITH pending AS (SELECT id, next_attempt_at FROM notifications \
+                 WHERE status = 'pending' AND next_attempt_at <= $3 \
+                 ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED), \
+             expired AS (SELECT id, next_attempt_at FROM notifications \
+                 WHERE status = 'sending' AND locked_until < $3 \
                  ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             UPDATE notifications SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM (SELECT * FROM pending UNION ALL SELECT * FROM expired) AS due \
+                 ORDER BY next_attempt_at, id LIMIT $4) \
              RETURNING *";
         let values: Vec<sea_orm::Value> = vec![worker.into(), lease_until.into(), now.into(), (limit as i64).into()];
         let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
