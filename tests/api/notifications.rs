@@ -345,21 +345,25 @@ impl SmsSender for Recorder {
     }
 }
 
+/// An e-mail for the outbox, outside any request.
+fn email(recipient: String, message_id: String) -> outbox::NewMessage {
+    outbox::NewMessage {
+        request_id: None,
+        event: "registered".into(),
+        channel: "email".into(),
+        recipient,
+        message_id,
+        subject: Some("s".into()),
+        body: "b".into(),
+        body_html: None,
+        webhook_id: None,
+    }
+}
+
 async fn two_workers_never_send_the_same_row_twice(backend: Backend) {
     let app = spawn_app_with(backend, HashMap::from([("CASSETTO_WORKER_POLL_MS", "3600000".to_owned())])).await;
-    let rows: Vec<outbox::NewMessage> = (0..300)
-        .map(|i| outbox::NewMessage {
-            request_id: None,
-            event: "registered".into(),
-            channel: "email".into(),
-            recipient: format!("u{i}@example.it"),
-            message_id: format!("<m{i}@cassetto>"),
-            subject: Some("s".into()),
-            body: "b".into(),
-            body_html: None,
-            webhook_id: None,
-        })
-        .collect();
+    let rows: Vec<outbox::NewMessage> =
+        (0..300).map(|i| email(format!("u{i}@example.it"), format!("<m{i}@cassetto>"))).collect();
     outbox::enqueue(&app.db, rows, chrono::Utc::now()).await.unwrap();
     let recorder = Recorder::default();
     let worker = |name: &str| {
@@ -405,19 +409,7 @@ async fn a_claim_takes_the_oldest_due_rows_and_leaves_the_others(backend: Backen
     let app = spawn_app_with(backend, HashMap::from([("CASSETTO_WORKER_POLL_MS", "3600000".to_owned())])).await;
     let t0 = chrono::Utc::now();
     let s = chrono::Duration::seconds;
-    let rows = (1..=6)
-        .map(|i| outbox::NewMessage {
-            request_id: None,
-            event: "registered".into(),
-            channel: "email".into(),
-            recipient: format!("m{i}@example.it"),
-            message_id: format!("<claim{i}@cassetto>"),
-            subject: Some("s".into()),
-            body: "b".into(),
-            body_html: None,
-            webhook_id: None,
-        })
-        .collect();
+    let rows = (1..=6).map(|i| email(format!("m{i}@example.it"), format!("<claim{i}@cassetto>"))).collect();
     outbox::enqueue(&app.db, rows, t0).await.unwrap();
     // (recipient, status, next attempt, lease until)
     let setup = [
