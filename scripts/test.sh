@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 CASSETTO_TEST_S3S_FS=$(ensure_s3s_fs)
 export CASSETTO_TEST_S3S_FS
 
+# `fincore` tells what of a stored bundle the page cache holds (requests tests).
+have fincore || apt_install util-linux-extra
+
 echo "== cargo test (SQLite and PostgreSQL)"
 set +e
 cargo test --workspace --all-targets 2>&1 | tee -a "$log"
