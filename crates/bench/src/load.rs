@@ -91,6 +91,9 @@ pub struct Dataset {
     /// Reference numbers of some loaded requests (each appears in exactly one subject).
     pub refs: Vec<String>,
     pub protocolli: Vec<String>,
+    /// The requests the database held before this run: more than were loaded once earlier
+    /// `--reuse` runs of the sending measures added theirs.
+    pub held: u64,
 }
 
 pub fn sede_code(i: usize) -> String {
@@ -124,6 +127,7 @@ pub async fn load(db: &DatabaseConnection, sizes: &Sizes) -> anyhow::Result<(Dat
         true
     };
     let load_s = loaded.then(|| started.elapsed().as_secs_f64());
+    let held = if loaded { sizes.requests as u64 } else { existing };
     // Reference numbers and protocolli for the search cases, read back from the data.
     let mut refs = Vec::new();
     let mut protocolli = Vec::new();
@@ -140,7 +144,7 @@ pub async fn load(db: &DatabaseConnection, sizes: &Sizes) -> anyhow::Result<(Dat
         }
         protocolli.push(r.try_get::<String>("", "protocollo")?);
     }
-    Ok((Dataset { sedi, matricole, op_sede, azienda_matricola, studio_matricole, refs, protocolli }, load_s))
+    Ok((Dataset { sedi, matricole, op_sede, azienda_matricola, studio_matricole, refs, protocolli, held }, load_s))
 }
 
 pub struct UserIds {
