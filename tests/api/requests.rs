@@ -492,7 +492,67 @@ async fn a_common_word_in_a_senders_archive_finds_only_its_requests(backend: Bac
     assert_eq!(counted(&app.archive(&bianchi, "subject=ferie%20estive%2060").await), (11, true));
 }
 
+/// Every id of `query`'s pages, followed by cursor, with each page's `total`.
+async fn all_pages(app: &TestApp, token: &str, query: &str) -> (Vec<String>, HashSet<u64>) {
+    let (mut ids, mut totals) = (Vec::new(), HashSet::new());
+    let mut next = query.to_owned();
+    loop {
+        let page = app.archive(token, &next).await;
+        totals.insert(page["total"].as_u64().unwrap());
+        ids.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => next = format!("{query}&cursor={c}"),
+            None => return (ids, totals),
+        }
+    }
+}
+
+/// An intermediario whose requests are separated by a run of another company's longer than
+/// the archive's walk reads (see `walk_bound` in the storage crate): its pages, in every
+/// order and with a status, are its own requests, every one once, in order — whether a page
+/// is found by walking the archive or by sorting its own requests.
+async fn a_senders_pages_cross_a_long_run_of_another_companys_requests(backend: Backend) {
+    let app = with_companies(backend).await;
+    let (studio, bianchi) = (app.token("studio").await, app.token("bianchi").await);
+    let mut mine = Vec::new();
+    for i in 0..3 {
+        mine.push(
+            app.sent(&studio, &generic("7002000011", &format!("Prima {i}"))).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    let theirs = app.sent(&bianchi, &generic("7002000022", "Campione")).await;
+    let run = cassetto_storage::requests::WALK_ENTRIES as u32 + 100;
+    app.bulk_copies(theirs["id"].as_str().unwrap(), "theirs", run).await;
+    for i in 0..3 {
+        mine.push(
+            app.sent(&studio, &generic("7002000011", &format!("Dopo {i}"))).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    app.force_status(&mine[1], "in_carico").await;
+    app.force_status(&mine[4], "in_carico").await;
+    let newest_first: Vec<String> = mine.iter().rev().cloned().collect();
+
+    for (sort, expected) in
+        [("-updated_at", &newest_first), ("-created_at", &newest_first), ("updated_at", &mine), ("created_at", &mine)]
+    {
+        let (ids, totals) = all_pages(&app, &studio, &format!("limit=2&sort={sort}")).await;
+        assert_eq!(&ids, expected, "{sort}");
+        assert_eq!(totals, HashSet::from([6]), "{sort}");
+    }
+    let (ids, totals) = all_pages(&app, &studio, "limit=1&status=in_carico").await;
+    assert_eq!(ids, vec![mine[4].clone(), mine[1].clone()]);
+    assert_eq!(totals, HashSet::from([2]));
+    let (ids, _) = all_pages(&app, &studio, "limit=3&status=aperta&sort=created_at").await;
+    assert_eq!(ids, vec![mine[0].clone(), mine[2].clone(), mine[3].clone(), mine[5].clone()]);
+    // Bianchi's own pages: its copies (more than are counted), the first pages found by walking.
+    let page = app.archive(&bianchi, "limit=5").await;
+    assert_eq!((&page["total"], &page["total_exact"]), (&json!(cassetto_storage::requests::COUNT_CAP), &json!(false)));
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert!(page["items"].as_array().unwrap().iter().all(|i| i["matricola"] == "7002000022"));
+}
+
 both!(
+    a_senders_pages_cross_a_long_run_of_another_companys_requests,
     a_common_word_in_a_senders_archive_finds_only_its_requests,
     a_generic_request_is_protocolled_and_routed_to_the_sede,
     a_specific_request_carries_ambito_and_period_in_the_subject,

@@ -9,6 +9,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
 
 use cassetto_domain::italian_day_start;
+use cassetto_storage::registry;
 use cassetto_storage::requests::{search, Cursor, Filters, Scope, Sort, SortKey};
 
 use crate::load::{Dataset, AMBITI, TOPICS};
@@ -215,6 +216,9 @@ pub async fn run(
     only: Option<&str>,
 ) -> anyhow::Result<Vec<Line>> {
     let mut lines = vec![];
+    // What the server's registry cache holds: read once, as it is.
+    let azienda_holding = registry::holding(db, tokens.azienda_id).await?;
+    let studio_holding = registry::holding(db, tokens.studio_id).await?;
     for (reader, name) in SCENARIOS {
         let label = format!("{} · {}", reader.label(), name.replace('+', " + "));
         if only.is_some_and(|o| !label.contains(o)) {
@@ -227,8 +231,8 @@ pub async fn run(
             Reader::Supervisore => &tokens.supervisore,
         };
         let scope = match reader {
-            Reader::Azienda => Scope::DelegatedTo(tokens.azienda_id),
-            Reader::Studio => Scope::DelegatedTo(tokens.studio_id),
+            Reader::Azienda => Scope::DelegatedTo(tokens.azienda_id, azienda_holding),
+            Reader::Studio => Scope::DelegatedTo(tokens.studio_id, studio_holding),
             Reader::Operatore => Scope::Sede(ds.op_sede.clone()),
             Reader::Supervisore => Scope::All,
         };

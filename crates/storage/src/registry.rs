@@ -2,11 +2,14 @@
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::Query, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Query},
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entities::{api_client, azienda, delega, sede, user};
+use crate::requests::Holding;
 
 // ---- sedi ----
 
@@ -208,6 +211,17 @@ pub async fn matricole_of_user(db: &impl ConnectionTrait, user_id: i32) -> Resul
         .into_tuple::<String>()
         .all(db)
         .await
+}
+
+/// How many matricole `user_id` holds, of how many the registry has (one round trip).
+pub async fn holding(db: &impl ConnectionTrait, user_id: i32) -> Result<Holding, DbErr> {
+    let both = Query::select()
+        .expr_as(Expr::cust_with_values("(SELECT COUNT(*) FROM deleghe WHERE user_id = $1)", [user_id]), "mine")
+        .expr_as(Expr::cust("(SELECT COUNT(*) FROM aziende)"), "registry")
+        .to_owned();
+    let row = db.query_one(&both).await?.ok_or_else(|| DbErr::RecordNotFound("holding".into()))?;
+    let count = |name: &str| row.try_get::<i64>("", name).map(|n| n.max(0) as u64);
+    Ok(Holding { matricole: count("mine")?, of: count("registry")? })
 }
 
 pub async fn has_matricola(db: &impl ConnectionTrait, user_id: i32, matricola: &str) -> Result<bool, DbErr> {

@@ -1,5 +1,6 @@
 //! What a send needs of the registry — the caller's user, its delega with the azienda and sede,
-//! who hears of the matricola's events — and the names of the sedi an archive page shows, kept
+//! who hears of the matricola's events — the names of the sedi an archive page shows and how
+//! many matricole its sender holds (`requests::Holding`), kept
 //! in memory between requests and checked against
 //! the registry's version number (migration 8) at every request.
 //!
@@ -20,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 use crate::entities::{azienda, sede, user, webhook};
+use crate::requests::Holding;
 use crate::{registry, webhooks};
 
 /// Entries kept per kind at most; past it the kind starts again empty.
@@ -34,6 +36,7 @@ struct Entries {
     senders: HashMap<(i32, String), Sender>,
     holders: HashMap<String, Vec<user::Model>>,
     hooks: HashMap<(String, String), Vec<webhook::Model>>,
+    holdings: HashMap<i32, Holding>,
     /// Every sede's name by code (one entry, under the key `()`).
     sede_names: HashMap<(), Arc<HashMap<String, String>>>,
 }
@@ -139,6 +142,11 @@ impl RegistryCache {
     ) -> Result<Vec<webhook::Model>, DbErr> {
         let read = webhooks::subscribed(db, matricola, event);
         self.cached(version, |e| &mut e.hooks, (matricola.to_owned(), event.to_owned()), read).await
+    }
+
+    /// [`registry::holding`], under `version`.
+    pub async fn holding(&self, db: &impl ConnectionTrait, version: i64, user_id: i32) -> Result<Holding, DbErr> {
+        self.cached(version, |e| &mut e.holdings, user_id, registry::holding(db, user_id)).await
     }
 
     /// Every sede's name by code ([`registry::list_sedi`]), under `version`: an archive page

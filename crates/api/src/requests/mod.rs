@@ -599,14 +599,26 @@ fn request_dto(
     })
 }
 
-/// Every sede's name by code, for the archive's rows: from the registry cache, under the
-/// caller's registry version (read now for a caller built without one).
-pub async fn sede_names(state: &AppState, caller: &Caller) -> ApiResult<Arc<HashMap<String, String>>> {
-    let version = match caller.registry_version {
+/// The caller's registry version, read now for a caller built without one.
+async fn registry_version(state: &AppState, caller: &Caller) -> ApiResult<i64> {
+    Ok(match caller.registry_version {
         Some(v) => v,
         None => cassetto_storage::registry_cache::version(&state.db).await?,
-    };
+    })
+}
+
+/// Every sede's name by code, for the archive's rows: from the registry cache, under the
+/// caller's registry version.
+pub async fn sede_names(state: &AppState, caller: &Caller) -> ApiResult<Arc<HashMap<String, String>>> {
+    let version = registry_version(state, caller).await?;
     Ok(state.registry.sede_names(&state.db, version).await?)
+}
+
+/// How many matricole the caller holds, of the registry's: from the registry cache, under the
+/// caller's registry version.
+pub async fn holding(state: &AppState, caller: &Caller) -> ApiResult<store::Holding> {
+    let version = registry_version(state, caller).await?;
+    Ok(state.registry.holding(&state.db, version, caller.user.id).await?)
 }
 
 pub fn summary(r: request::Model, sedi: &HashMap<String, String>) -> ApiResult<dto::RequestSummary> {

@@ -146,7 +146,8 @@ async fn archive_page(state: &AppState, caller: Caller, query: &str) -> ApiResul
         ));
     }
     let q = archive::parse(query, false)?;
-    let scope = Scope::DelegatedTo(caller.user.id);
+    let holding = requests::holding(state, &caller).await?;
+    let scope = Scope::DelegatedTo(caller.user.id, holding);
     page(state, &caller, &scope, q).await
 }
 
