@@ -525,7 +525,7 @@ pub async fn search(
         let n = count_matches(db, scope, filters, &plan, &cond, cap).await?;
         let order = if n <= cap { PageOrder::Sorted } else { PageOrder::Index(&[]) };
         let items = page(db, cond, order, sort, cursor, limit).await?;
-        let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
+        let (total, exact) = capped(n, cap);
         return Ok((items, total, exact));
     }
     if let Some(entries) = walk_bound(scope, filters, &plan, sort, limit) {
@@ -537,8 +537,7 @@ pub async fn search(
             Some(items) => items,
             None => page(db, cond, PageOrder::Index(&[]), sort, cursor, limit).await?,
         };
-        let n = counted?;
-        let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
+        let (total, exact) = capped(counted?, cap);
         return Ok((items, total, exact));
     }
     let order = match plan {
@@ -549,9 +548,53 @@ pub async fn search(
         count_matches(db, scope, filters, &plan, &cond, cap),
         page(db, cond.clone(), order, sort, cursor, limit)
     );
-    let n = counted?;
-    let (total, exact) = if n > cap { (cap, false) } else { (n, true) };
+    let (total, exact) = capped(counted?, cap);
     Ok((items?, total, exact))
+}
+
+/// `total` and whether it is exact, from a count of up to `cap + 1` rows.
+fn capped(n: u64, cap: u64) -> (u64, bool) {
+    if n > cap {
+        (cap, false)
+    } else {
+        (n, true)
+    }
+}
+
+/// The column a page is sorted by.
+fn sort_column(sort: Sort) -> request::Column {
+    match sort.key {
+        SortKey::UpdatedAt => request::Column::UpdatedAt,
+        SortKey::CreatedAt => request::Column::CreatedAt,
+    }
+}
+
+/// The entries after the cursor in the sort's order: a row-value comparison, which both
+/// backends read as a range of the (key, id) index.
+fn after(sort: Sort, cursor: &Cursor) -> SimpleExpr {
+    let col = sort_column(sort);
+    let key = Expr::tuple([Expr::col((request::Entity, col)), Expr::col((request::Entity, request::Column::Id))]);
+    let at = Expr::tuple([Expr::value(cursor.at), Expr::value(cursor.id.clone())]);
+    if sort.descending {
+        key.lt(at)
+    } else {
+        key.gt(at)
+    }
+}
+
+/// The rows of a page's ids, in the sort's order.
+async fn rows_of(
+    db: &impl ConnectionTrait,
+    ids: sea_orm::sea_query::SelectStatement,
+    sort: Sort,
+) -> Result<Vec<request::Model>, DbErr> {
+    let order = if sort.descending { Order::Desc } else { Order::Asc };
+    request::Entity::find()
+        .filter(request::Column::Id.in_subquery(ids))
+        .order_by(sort_column(sort), order.clone())
+        .order_by(request::Column::Id, order)
+        .all(db)
+        .await
 }
 
 /// Index entries a walk (see [`walk_bound`]) reads at most.
@@ -608,9 +651,10 @@ async fn walk_page(
     entries: u64,
 ) -> Result<Option<Vec<request::Model>>, DbErr> {
     use request::Column as C;
-    let (col, from, before) = match sort.key {
-        SortKey::UpdatedAt => (C::UpdatedAt, filters.updated_from, filters.updated_before),
-        SortKey::CreatedAt => (C::CreatedAt, filters.opened_from, filters.opened_before),
+    let col = sort_column(sort);
+    let (from, before) = match sort.key {
+        SortKey::UpdatedAt => (filters.updated_from, filters.updated_before),
+        SortKey::CreatedAt => (filters.opened_from, filters.opened_before),
     };
     let order = if sort.descending { Order::Desc } else { Order::Asc };
     // Only columns both sort indexes hold: the walk reads no row.
@@ -619,9 +663,7 @@ async fn walk_page(
         .columns([C::SedeCode, C::SubjectSearch])
         .from(request::Entity);
     if let Some(c) = cursor {
-        let key = Expr::tuple([Expr::col((request::Entity, col)), Expr::col((request::Entity, C::Id))]);
-        let at = Expr::tuple([Expr::value(c.at), Expr::value(c.id.clone())]);
-        head.and_where(if sort.descending { key.lt(at) } else { key.gt(at) });
+        head.and_where(after(sort, c));
     }
     if let Some(t) = from {
         head.and_where(Expr::col((request::Entity, col)).gte(t));
@@ -642,12 +684,7 @@ async fn walk_page(
         .order_by((request::Entity, C::Id), order.clone())
         .limit(limit)
         .to_owned();
-    let rows = request::Entity::find()
-        .filter(C::Id.in_subquery(ids))
-        .order_by(col, order.clone())
-        .order_by(C::Id, order)
-        .all(db)
-        .await?;
+    let rows = rows_of(db, ids, sort).await?;
     Ok((rows.len() as u64 == limit).then_some(rows))
 }
 
@@ -769,16 +806,10 @@ async fn page(
     cursor: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<request::Model>, DbErr> {
-    let col = match sort.key {
-        SortKey::UpdatedAt => request::Column::UpdatedAt,
-        SortKey::CreatedAt => request::Column::CreatedAt,
-    };
+    let col = sort_column(sort);
     let mut ids = request::Entity::find().filter(cond).select_only().column(request::Column::Id);
     if let Some(c) = cursor {
-        // A row-value comparison: both backends read it as a range of the (key, id) index.
-        let key = Expr::tuple([Expr::col((request::Entity, col)), Expr::col((request::Entity, request::Column::Id))]);
-        let at = Expr::tuple([Expr::value(c.at), Expr::value(c.id.clone())]);
-        ids = ids.filter(if sort.descending { key.lt(at) } else { key.gt(at) });
+        ids = ids.filter(after(sort, c));
     }
     let order = if sort.descending { Order::Desc } else { Order::Asc };
     match order_by {
@@ -796,13 +827,8 @@ async fn page(
             ids = ids.order_by(Expr::cust(format!("\"requests\".\"{name}\" + INTERVAL '0 seconds'")), order.clone());
         }
     }
-    let ids = ids.order_by(request::Column::Id, order.clone()).limit(limit).into_query();
-    request::Entity::find()
-        .filter(request::Column::Id.in_subquery(ids))
-        .order_by(col, order.clone())
-        .order_by(request::Column::Id, order)
-        .all(db)
-        .await
+    let ids = ids.order_by(request::Column::Id, order).limit(limit).into_query();
+    rows_of(db, ids, sort).await
 }
 
 /// The rows a (limited) query returns, counted by the database.
