@@ -40,7 +40,8 @@ struct Args {
     /// PostgreSQL server (a database `cassetto_bench` is created there).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres: String,
-    /// Queries per archive case.
+    /// Queries per archive case, at least: a case runs on for two seconds, up to ten times as
+    /// many (a page 26: at least 100).
     #[arg(long, default_value_t = 200)]
     samples: usize,
     /// Keep an already loaded data set (its size must match).
