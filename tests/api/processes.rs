@@ -604,11 +604,12 @@ async fn a_postgres_restart_under_load_is_503_then_service_resumes() {
         get_json(&client, format!("{}/api/v1/quesiti?sede=7002&limit=100&sort=created_at", server.base), &admin).await;
     assert!(page["total"].as_u64().unwrap() >= acked.len() as u64);
     println!(
-        "postgres restart: {} sends, {} accepted ({} after the restart), {} answered 503, stopped at {stopped_at} ms, \
-         started again at {restarted_at} ms, lost 0",
+        "postgres restart: {} sends, {} accepted ({} after the restart), {} answered 503 ({} after the restart), \
+         stopped at {stopped_at} ms, started again at {restarted_at} ms, lost 0",
         outcomes.len(),
         by_status(201),
         recovered,
-        by_status(503)
+        by_status(503),
+        outcomes.iter().filter(|o| o.0 > restarted_at && o.1 == 503).count()
     );
 }

@@ -47,6 +47,15 @@ pub const MMAP_SIZE: u64 = 1 << 40;
 /// How long a request waits for a database connection before it is answered 503.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle for at least this long is pinged before it is handed out; one
+/// used more recently is handed out as it is. The pool's default pings on every acquire: a
+/// round trip more before every statement, on the way of every answer (PostgreSQL: a `Sync`
+/// and its reply, two more wake-ups of the backend; SQLite: a message to the connection's
+/// thread and back). A connection that broke within this window (the database restarted)
+/// fails its next statement, which is answered 503 like any other while the database is
+/// unreachable, and is then closed (the pool tests it again when it is given back).
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// [`connect`], with how long a caller may wait for a pooled connection: while the database
 /// is unreachable, requests fail after this wait instead of hanging.
 pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
@@ -58,7 +67,10 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
         url.to_owned()
     };
     let mut opts = ConnectOptions::new(url);
-    opts.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(acquire_timeout);
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     if is_sqlite {
         opts.max_connections(8).min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {
