@@ -386,7 +386,8 @@ enum SubjectPlan {
     /// 13 ms so; with a status and a period, p99 54–105 ms against 18 ms; docs/BENCHMARKS.md).
     /// Used when another filter is given besides the needle, or when the word counts find the
     /// needle in more than [`FEW_MATCHES`] requests; a rarer needle alone keeps `LIKE`, whose
-    /// index reads its few matches faster than the scope's rows.
+    /// index reads its few matches faster than the scope's rows. Also one sede's requests with
+    /// such a common needle (`sorted: false`: the sede's index is read in the sort's order).
     /// `sorted`: the needle alone — the scope's rows are read through its indexes and sorted
     /// (a sender's matricole hold a bounded share of the archive), instead of walking the
     /// archive in date order until 20 of them hold the word (1 % of the archive and a word of
@@ -418,6 +419,22 @@ async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filter
         let scan = !alone || (indexable && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES);
         let needle = needle.to_owned();
         return Ok(if scan { SubjectPlan::Scan { needle, sorted: alone } } else { SubjectPlan::Like(needle) });
+    }
+    // PostgreSQL, one sede's requests (an operatore's, or every sede's filtered by one) and a
+    // word the word counts find in more than FEW_MATCHES requests: `strpos()`, which no index
+    // answers, on the rows the sede's indexes give (its covering index holds the subject), read
+    // in the sort's order. With `LIKE` the planner may read the trigram index instead — every
+    // request of the archive holding the word, then the sede's among them — whenever the
+    // sample behind its statistics missed the word: after a fresh load of the bench's million
+    // requests, «aliquota» in a sede of 10,000, 87–130 ms against 2–3 ms
+    // (docs/BENCHMARKS.md, twenty-first round). A rarer word keeps `LIKE`, whose trigram index
+    // reads its few matches.
+    if postgres
+        && indexable
+        && (matches!(scope, Scope::Sede(_)) || filters.sede.is_some())
+        && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES
+    {
+        return Ok(SubjectPlan::Scan { needle: needle.to_owned(), sorted: false });
     }
     if !matches!(scope, Scope::All) || !indexable {
         return Ok(SubjectPlan::Like(needle.to_owned()));
