@@ -443,39 +443,21 @@ async fn a_common_word_in_a_senders_archive_finds_only_its_requests(backend: Bac
     let postgres = matches!(backend, Backend::Postgres(_));
     let app = with_companies(backend).await;
     let (rossi, bianchi, studio) = (app.token("rossi").await, app.token("bianchi").await, app.token("studio").await);
-    let mine = app.sent(&rossi, &generic("7002000011", "Modello")).await;
-    let theirs = app.sent(&bianchi, &generic("7002000022", "Campione")).await;
-    app.bulk_copies(mine["id"].as_str().unwrap(), "mine", 600).await;
-    app.bulk_copies(theirs["id"].as_str().unwrap(), "theirs", 1_500).await;
-    if postgres {
-        assert_eq!(app.words_settled("ferie").await, 2_100);
-    }
+    common_word_copies(&app, postgres, (&rossi, "7002000011", "mine"), (&bianchi, "7002000022", "theirs")).await;
     let counted = |page: &Value| (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap());
 
     // The intermediario, delegated for Rossi's matricola and not Bianchi's, page by page.
     for sort in ["-updated_at", "created_at"] {
+        let (items, counts) =
+            every_page(&app, &studio, "/api/v1/requests", &format!("subject=ferie&limit=100&sort={sort}")).await;
+        assert_eq!(counts, HashSet::from([(600, true)]), "{sort}");
         let mut seen = Vec::new();
-        let mut query = format!("subject=ferie&limit=100&sort={sort}");
-        loop {
-            let page = app.archive(&studio, &query).await;
-            assert_eq!(counted(&page), (600, true), "{sort}");
-            for item in page["items"].as_array().unwrap() {
-                assert_eq!(item["matricola"], "7002000011");
-                assert!(item["subject"].as_str().unwrap().starts_with("Ferie estive "));
-                seen.push(item["id"].as_str().unwrap().to_owned());
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => query = format!("subject=ferie&limit=100&sort={sort}&cursor={c}"),
-                None => break,
-            }
+        for item in &items {
+            assert_eq!(item["matricola"], "7002000011");
+            assert!(item["subject"].as_str().unwrap().starts_with("Ferie estive "));
+            seen.push(item["id"].as_str().unwrap().to_owned());
         }
-        // Every copy has its template's dates: the order is the id's.
-        let mut expected: Vec<String> = (1..=600).map(|i| format!("mine-{i}")).collect();
-        expected.sort();
-        if sort.starts_with('-') {
-            expected.reverse();
-        }
-        assert_eq!(seen, expected, "{sort}");
+        assert_eq!(seen, copies_in_order("mine", 600, sort), "{sort}");
     }
     let open = app.archive(&studio, "subject=FERIE&status=aperta").await;
     assert_eq!(counted(&open), (6, true));
@@ -507,13 +489,7 @@ async fn a_common_word_in_one_sedes_quesiti_finds_only_that_sedes(backend: Backe
     app.create_user("greco", cassetto_domain::Role::Azienda, None, &["2300000011"]).await;
     let (rossi, greco) = (app.token("rossi").await, app.token("greco").await);
     let (op, supervisore) = (app.token("op.roma").await, app.token("supervisore").await);
-    let roma = app.sent(&rossi, &generic("7002000011", "Modello")).await;
-    let calabria = app.sent(&greco, &generic("2300000011", "Campione")).await;
-    app.bulk_copies(roma["id"].as_str().unwrap(), "roma", 600).await;
-    app.bulk_copies(calabria["id"].as_str().unwrap(), "catanzaro", 1_500).await;
-    if postgres {
-        assert_eq!(app.words_settled("ferie").await, 2_100);
-    }
+    common_word_copies(&app, postgres, (&rossi, "7002000011", "roma"), (&greco, "2300000011", "catanzaro")).await;
     let quesiti = |token: &str, query: String| {
         let (app, token) = (&app, token.to_owned());
         async move {
@@ -526,28 +502,16 @@ async fn a_common_word_in_one_sedes_quesiti_finds_only_that_sedes(backend: Backe
 
     for (token, filter) in [(&op, ""), (&supervisore, "&sede=7002")] {
         for sort in ["-updated_at", "created_at"] {
+            let query = format!("subject=ferie{filter}&limit=100&sort={sort}");
+            let (items, counts) = every_page(&app, token, "/api/v1/quesiti", &query).await;
+            assert_eq!(counts, HashSet::from([(600, true)]), "{query}");
             let mut seen = Vec::new();
-            let mut cursor = String::new();
-            loop {
-                let page = quesiti(token, format!("subject=ferie{filter}&limit=100&sort={sort}{cursor}")).await;
-                assert_eq!(counted(&page), (600, true), "{filter} {sort}");
-                for item in page["items"].as_array().unwrap() {
-                    assert_eq!(item["sede"]["code"], "7002", "{filter} {sort}");
-                    assert!(item["subject"].as_str().unwrap().starts_with("Ferie estive "));
-                    seen.push(item["id"].as_str().unwrap().to_owned());
-                }
-                match page["next_cursor"].as_str() {
-                    Some(c) => cursor = format!("&cursor={c}"),
-                    None => break,
-                }
+            for item in &items {
+                assert_eq!(item["sede"]["code"], "7002", "{query}");
+                assert!(item["subject"].as_str().unwrap().starts_with("Ferie estive "));
+                seen.push(item["id"].as_str().unwrap().to_owned());
             }
-            // Every copy has its template's dates: the order is the id's.
-            let mut expected: Vec<String> = (1..=600).map(|i| format!("roma-{i}")).collect();
-            expected.sort();
-            if sort.starts_with('-') {
-                expected.reverse();
-            }
-            assert_eq!(seen, expected, "{filter} {sort}");
+            assert_eq!(seen, copies_in_order("roma", 600, sort), "{query}");
         }
         let open = quesiti(token, format!("subject=FERIE&status=aperta{filter}")).await;
         assert_eq!(counted(&open), (6, true), "{filter}");
@@ -562,17 +526,51 @@ async fn a_common_word_in_one_sedes_quesiti_finds_only_that_sedes(backend: Backe
     assert_eq!(counted(&quesiti(&supervisore, "subject=ferie%20estive%2060&sede=2300".into()).await), (11, true));
 }
 
+/// Arrange for a common word: a request «Modello» sent by `few` (token, matricola, prefix of
+/// the copies) copied 600 times and one «Campione» by `many` copied 1,500 times (more than are
+/// counted), every copy «Ferie estive <i>»; on PostgreSQL, until the word counts hold them.
+async fn common_word_copies(app: &TestApp, postgres: bool, few: (&str, &str, &str), many: (&str, &str, &str)) {
+    for ((token, matricola, prefix), subject, n) in [(few, "Modello", 600), (many, "Campione", 1_500)] {
+        let template = app.sent(token, &generic(matricola, subject)).await;
+        app.bulk_copies(template["id"].as_str().unwrap(), prefix, n).await;
+    }
+    if postgres {
+        assert_eq!(app.words_settled("ferie").await, 2_100);
+    }
+}
+
+/// The ids of `bulk_copies(_, prefix, n)` in the order of `sort`: every copy has its
+/// template's dates, so the order is the id's.
+fn copies_in_order(prefix: &str, n: u32, sort: &str) -> Vec<String> {
+    let mut ids: Vec<String> = (1..=n).map(|i| format!("{prefix}-{i}")).collect();
+    ids.sort();
+    if sort.starts_with('-') {
+        ids.reverse();
+    }
+    ids
+}
+
 /// Every id of `query`'s pages, followed by cursor, with each page's `total`.
 async fn all_pages(app: &TestApp, token: &str, query: &str) -> (Vec<String>, HashSet<u64>) {
-    let (mut ids, mut totals) = (Vec::new(), HashSet::new());
+    let (items, counts) = every_page(app, token, "/api/v1/requests", query).await;
+    let ids = items.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+    (ids, counts.into_iter().map(|(total, _)| total).collect())
+}
+
+/// Every item of `path?query`'s pages (the archive or the quesiti), followed by cursor, with
+/// each page's (`total`, `total_exact`).
+async fn every_page(app: &TestApp, token: &str, path: &str, query: &str) -> (Vec<Value>, HashSet<(u64, bool)>) {
+    let (mut items, mut counts) = (Vec::new(), HashSet::new());
     let mut next = query.to_owned();
     loop {
-        let page = app.archive(token, &next).await;
-        totals.insert(page["total"].as_u64().unwrap());
-        ids.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        let res = app.get(&format!("{path}?{next}"), token).await;
+        assert_eq!(res.status(), 200, "{path}?{next}");
+        let page: Value = res.json().await.unwrap();
+        counts.insert((page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap()));
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => next = format!("{query}&cursor={c}"),
-            None => return (ids, totals),
+            None => return (items, counts),
         }
     }
 }
