@@ -50,9 +50,10 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A pooled connection idle for at least this long is pinged before it is handed out; one
 /// used more recently is handed out as it is. The pool's default pings on every acquire: a
 /// round trip more before every statement, on the way of every answer (PostgreSQL: a `Sync`
-/// and its reply; SQLite: a message to the connection's thread and back). A connection that broke within this window (the database restarted)
-/// fails its next statement, which is answered 503 like any other while the database is
-/// unreachable, and is then closed (the pool tests it again when it is given back).
+/// and its reply; SQLite: a message to the connection's thread and back). A connection that
+/// broke within this window (the database restarted) fails its next statement, which is
+/// answered 503 like any other while the database is unreachable, and is then closed (the
+/// pool tests it again when it is given back).
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// [`connect`], with how long a caller may wait for a pooled connection: while the database
