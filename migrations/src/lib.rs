@@ -16,6 +16,7 @@ pub mod m20261127_000009_unassigned_subject_index;
 pub mod m20261127_000010_subject_words;
 pub mod m20261128_000011_subject_fts_pending;
 pub mod m20261129_000012_sqlite_subject_words;
+mod m20261130_000013_status_search_index;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_subject_words::Migration),
             Box::new(m20261128_000011_subject_fts_pending::Migration),
             Box::new(m20261129_000012_sqlite_subject_words::Migration),
+            Box::new(m20261130_000013_status_search_index::Migration),
         ]
     }
 }
