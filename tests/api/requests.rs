@@ -526,6 +526,66 @@ async fn a_common_word_in_one_sedes_quesiti_finds_only_that_sedes(backend: Backe
     assert_eq!(counted(&quesiti(&supervisore, "subject=ferie%20estive%2060&sede=2300".into()).await), (11, true));
 }
 
+/// A word in more requests of the archive than are counted, searched by the supervisore in
+/// every sede with an ambito or a status (one or two, in either order): the matching requests
+/// of every sede, every one once across the pages, counted exactly up to the cap. Few matches
+/// (the open copies) leave the walk of the sort's index short of a page and are read through
+/// the filters' own index; many (the closed ones) are found by the walk; none (another
+/// ambito) read to the walk's end.
+async fn a_common_word_with_other_filters_in_every_sede(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres(_));
+    let app = with_companies(backend).await;
+    app.create_user("supervisore", cassetto_domain::Role::Supervisore, None, &[]).await;
+    app.create_sede("2300", "Catanzaro", true).await;
+    app.create_azienda("2300000011", "2300").await;
+    app.create_user("greco", cassetto_domain::Role::Azienda, None, &["2300000011"]).await;
+    let (rossi, greco, supervisore) =
+        (app.token("rossi").await, app.token("greco").await, app.token("supervisore").await);
+    common_word_copies(&app, postgres, (&rossi, "7002000011", "roma"), (&greco, "2300000011", "catanzaro")).await;
+    let counted = |page: &Value| (page["total"].as_u64().unwrap(), page["total_exact"].as_bool().unwrap());
+    // Every hundredth copy is open: Rome's copies are the older ones.
+    let open = |sort: &str| {
+        let of = |prefix: &str, n: u32| {
+            copies_in_order(prefix, n, sort).into_iter().filter(|id| id.rsplit('-').next().unwrap().ends_with("00"))
+        };
+        let (roma, catanzaro) = (of("roma", 600), of("catanzaro", 1_500));
+        if sort.starts_with('-') {
+            catanzaro.chain(roma).collect::<Vec<_>>()
+        } else {
+            roma.chain(catanzaro).collect()
+        }
+    };
+
+    for sort in ["-updated_at", "created_at"] {
+        for statuses in ["status=aperta", "status=aperta&status=in_carico"] {
+            let query = format!("subject=ferie&{statuses}&limit=4&sort={sort}");
+            let (items, counts) = every_page(&app, &supervisore, "/api/v1/quesiti", &query).await;
+            assert_eq!(counts, HashSet::from([(21, true)]), "{query}");
+            let ids: Vec<String> = items.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+            assert_eq!(ids, open(sort), "{query}");
+            assert!(items.iter().all(|i| i["status"] == "aperta"), "{query}");
+        }
+        let query = format!("subject=ferie&status=chiusa&limit=100&sort={sort}");
+        let (items, counts) = every_page(&app, &supervisore, "/api/v1/quesiti", &query).await;
+        assert_eq!(counts, HashSet::from([(1_000, false)]), "{query}");
+        let ids: HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!((items.len(), ids.len()), (2_079, 2_079), "{query}");
+        assert!(items.iter().all(|i| i["status"] == "chiusa") && !ids.contains("roma-100"), "{query}");
+        let query = format!("subject=ferie&ambito=GENERICA&limit=100&sort={sort}");
+        let (items, counts) = every_page(&app, &supervisore, "/api/v1/quesiti", &query).await;
+        assert_eq!(counts, HashSet::from([(1_000, false)]), "{query}");
+        let ids: HashSet<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!((items.len(), ids.len()), (2_100, 2_100), "{query}");
+        let none =
+            app.get(&format!("/api/v1/quesiti?subject=ferie&ambito=DM_TRASMESSI&sort={sort}"), &supervisore).await;
+        let none: Value = none.json().await.unwrap();
+        assert_eq!((counted(&none), none["items"].as_array().unwrap().len()), ((0, true), 0), "{sort}");
+    }
+    // A phrase, not a word: the trigram index's few matches (60 of each, 601–609 of Catanzaro).
+    let few = app.get("/api/v1/quesiti?subject=ferie%20estive%2060&status=chiusa", &supervisore).await;
+    assert_eq!(counted(&few.json().await.unwrap()), (11, true));
+}
+
 /// Arrange for a common word: a request «Modello» sent by `few` (token, matricola, prefix of
 /// the copies) copied 600 times and one «Campione» by `many` copied 1,500 times (more than are
 /// counted), every copy «Ferie estive <i>»; on PostgreSQL, until the word counts hold them.
@@ -623,6 +683,7 @@ both!(
     a_senders_pages_cross_a_long_run_of_another_companys_requests,
     a_common_word_in_a_senders_archive_finds_only_its_requests,
     a_common_word_in_one_sedes_quesiti_finds_only_that_sedes,
+    a_common_word_with_other_filters_in_every_sede,
     a_generic_request_is_protocolled_and_routed_to_the_sede,
     a_specific_request_carries_ambito_and_period_in_the_subject,
     each_validation_error_names_its_field_and_nothing_is_created,

@@ -254,6 +254,12 @@ impl Filters {
             && self.updated_before.is_none()
     }
 
+    /// True for the queue nobody has taken in charge: not assigned, and nothing else filtered but
+    /// statuses and the subject.
+    fn is_unassigned_queue(&self) -> bool {
+        self.assigned == Some(None) && self.only_queue_filters()
+    }
+
     /// True when nothing but the subject is filtered.
     fn only_subject(&self) -> bool {
         self.statuses.is_empty() && self.assigned.is_none() && self.only_queue_filters()
@@ -386,8 +392,9 @@ enum SubjectPlan {
     /// 13 ms so; with a status and a period, p99 54–105 ms against 18 ms; docs/BENCHMARKS.md).
     /// Used when another filter is given besides the needle, or when the word counts find the
     /// needle in more than [`FEW_MATCHES`] requests; a rarer needle alone keeps `LIKE`, whose
-    /// index reads its few matches faster than the scope's rows. Also one sede's requests with
-    /// such a common needle (`sorted: false`: the sede's index is read in the sort's order).
+    /// index reads its few matches faster than the scope's rows. Also one sede's requests, or
+    /// every sede's with other filters (see [`subject_plan`]), with such a common needle
+    /// (`sorted: false`: the filters' indexes are read in the sort's order).
     /// `sorted`: the needle alone — the scope's rows are read through its indexes and sorted
     /// (a sender's matricole hold a bounded share of the archive), instead of walking the
     /// archive in date order until 20 of them hold the word (1 % of the archive and a word of
@@ -410,7 +417,12 @@ enum SubjectPlan {
     Common(String),
 }
 
-async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filters) -> Result<SubjectPlan, DbErr> {
+async fn subject_plan(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filters: &Filters,
+    sort: Sort,
+) -> Result<SubjectPlan, DbErr> {
     let Some(needle) = filters.subject.as_deref() else { return Ok(SubjectPlan::None) };
     let indexable = !needle.contains(['%', '_', '\\']) && needle.chars().count() >= 3;
     let postgres = db.get_database_backend() == DbBackend::Postgres;
@@ -429,9 +441,23 @@ async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filter
     // requests, «aliquota» in a sede of 10,000, 87–130 ms against 2–3 ms
     // (docs/BENCHMARKS.md, twenty-first round). A rarer word keeps `LIKE`, whose trigram index
     // reads its few matches.
+    //
+    // The same for every sede's requests with other filters than the queue's and no period of
+    // the date the page is not sorted by (an ambito, a status, a matricola; a period of the
+    // sort's own date): the page walks the sort's index (or the status's, in the same order)
+    // until 20 hold the word, the count reads the filters' covering index until more than the
+    // cap do. With `LIKE` and a word the sample missed, the planner reads every match through
+    // the trigram index and sorts them: «aliquota» in one ambito, 108–138 ms, or in one status,
+    // 122–150 ms, against 0.3–2 ms for the page with `strpos()` (twenty-second round). A period
+    // of the other date keeps `LIKE`: walking the sort's index would wait for the period's
+    // requests (an old month of opening, newest updated first: 65–158 ms).
+    let every_sede_filtered = matches!(scope, Scope::All)
+        && !filters.only_subject()
+        && !filters.is_unassigned_queue()
+        && !other_period(filters, sort);
     if postgres
         && indexable
-        && (matches!(scope, Scope::Sede(_)) || filters.sede.is_some())
+        && (matches!(scope, Scope::Sede(_)) || filters.sede.is_some() || every_sede_filtered)
         && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES
     {
         return Ok(SubjectPlan::Scan { needle: needle.to_owned(), sorted: false });
@@ -450,7 +476,7 @@ async fn subject_plan(db: &impl ConnectionTrait, scope: &Scope, filters: &Filter
         // its pages and its count read the work-queue index whichever the test, and
         // `strpos()` tests an entry at half the cost of `LIKE` (the 55,000 open requests of a
         // million, «durc»: the count 22–25 ms with `LIKE`, 12.8 ms with `strpos()`).
-        let queue = filters.assigned == Some(None) && filters.only_queue_filters();
+        let queue = filters.is_unassigned_queue();
         let common =
             (filters.only_subject() || queue) && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES;
         return Ok(if common { SubjectPlan::Common(needle.to_owned()) } else { SubjectPlan::Like(needle.to_owned()) });
@@ -492,7 +518,7 @@ pub async fn search(
             return Ok((vec![], 0, true));
         }
     }
-    let plan = subject_plan(db, scope, filters).await?;
+    let plan = subject_plan(db, scope, filters, sort).await?;
     let mut cond = condition(scope, filters);
     match &plan {
         SubjectPlan::None => {}
@@ -545,14 +571,29 @@ pub async fn search(
         let (total, exact) = capped(n, cap);
         return Ok((items, total, exact));
     }
-    if let Some(entries) = walk_bound(scope, filters, &plan, sort, limit) {
+    // Every sede, a common word and other filters: the sort's index is walked too, but a word
+    // that seldom meets the filters (a word of one ambito's subjects, searched in another)
+    // would have the walk read the whole archive, so it is bounded; past the bound the
+    // filters' rows are read through their index and sorted (PostgreSQL is told to: `strpos()`
+    // leaves its planner expecting a third of them to match). SQLite's planner read one
+    // ambito's 143,000 requests and sorted their matches even for a word as common among them
+    // as in the archive (36–41 ms where the walk takes 1–2 ms; twenty-second round).
+    let walked = match walk_bound(scope, filters, &plan, sort, limit) {
+        Some(entries) => Some((entries, PageOrder::Index(&[]))),
+        None if every_sede_common(scope, filters, &plan, sort) => {
+            let postgres = db.get_database_backend() == DbBackend::Postgres;
+            Some((COMMON_WALK_ENTRIES, if postgres { PageOrder::Sorted } else { PageOrder::Index(&[]) }))
+        }
+        None => None,
+    };
+    if let Some((entries, fallback)) = walked {
         let (counted, walked) = tokio::join!(
             count_matches(db, scope, filters, &plan, &cond, cap),
             walk_page(db, cond.clone(), filters, sort, cursor, limit, entries)
         );
         let items = match walked? {
             Some(items) => items,
-            None => page(db, cond, PageOrder::Index(&[]), sort, cursor, limit).await?,
+            None => page(db, cond, fallback, sort, cursor, limit).await?,
         };
         let (total, exact) = capped(counted?, cap);
         return Ok((items, total, exact));
@@ -614,6 +655,37 @@ async fn rows_of(
         .await
 }
 
+/// Index entries the walk of every sede's requests with a common word and other filters reads
+/// at most: a word of 1.5 % of the archive in one ambito of seven meets 20 of them in about
+/// 9,000 entries.
+const COMMON_WALK_ENTRIES: u64 = 3 * WALK_ENTRIES;
+
+/// Every sede's requests with a common word (see [`SubjectPlan::Common`] and, on PostgreSQL,
+/// [`subject_plan`]'s `Scan`) and other filters that have no index of their own to give the
+/// page: not the queue nobody has taken in charge, one sede, one matricola, a protocollo, one
+/// assignee, one status sorted by the last update (migration 13's index gives that order), nor
+/// a period of the date the page is not sorted by.
+fn every_sede_common(scope: &Scope, filters: &Filters, plan: &SubjectPlan, sort: Sort) -> bool {
+    matches!(scope, Scope::All)
+        && !(filters.statuses.len() == 1 && sort.key == SortKey::UpdatedAt)
+        && matches!(plan, SubjectPlan::Common(_) | SubjectPlan::Scan { sorted: false, .. })
+        && !filters.only_subject()
+        && !filters.is_unassigned_queue()
+        && filters.sede.is_none()
+        && filters.matricola.is_none()
+        && filters.protocollo.is_none()
+        && !matches!(filters.assigned, Some(Some(_)))
+        && !other_period(filters, sort)
+}
+
+/// True when a period of the date the page is not sorted by is filtered.
+fn other_period(filters: &Filters, sort: Sort) -> bool {
+    match sort.key {
+        SortKey::UpdatedAt => filters.opened_from.is_some() || filters.opened_before.is_some(),
+        SortKey::CreatedAt => filters.updated_from.is_some() || filters.updated_before.is_some(),
+    }
+}
+
 /// Index entries a walk (see [`walk_bound`]) reads at most.
 pub const WALK_ENTRIES: u64 = 10_000;
 
@@ -635,10 +707,6 @@ pub const WALK_ENTRIES: u64 = 10_000;
 /// subject, or a period of the other date.
 fn walk_bound(scope: &Scope, filters: &Filters, plan: &SubjectPlan, sort: Sort, limit: u64) -> Option<u64> {
     let Scope::DelegatedTo(_, holding) = scope else { return None };
-    let other_period = match sort.key {
-        SortKey::UpdatedAt => filters.opened_from.is_some() || filters.opened_before.is_some(),
-        SortKey::CreatedAt => filters.updated_from.is_some() || filters.updated_before.is_some(),
-    };
     let other_filters = filters.matricola.is_some()
         || filters.protocollo.is_some()
         || !filters.statuses.is_empty()
@@ -646,7 +714,7 @@ fn walk_bound(scope: &Scope, filters: &Filters, plan: &SubjectPlan, sort: Sort, 
         || filters.sede.is_some()
         || filters.assigned.is_some()
         || !matches!(plan, SubjectPlan::None);
-    if holding.matricole == 0 || other_filters || other_period {
+    if holding.matricole == 0 || other_filters || other_period(filters, sort) {
         return None;
     }
     let expected =
@@ -720,10 +788,7 @@ const UNASSIGNED_INDEX: &str = cassetto_migration::m20261127_000009_unassigned_s
 /// SQLite, every sede, nothing but a status and «not assigned» besides the subject: the
 /// requests [`UNASSIGNED_INDEX`] holds, all of them.
 fn unassigned_queue(db: &impl ConnectionTrait, scope: &Scope, f: &Filters) -> bool {
-    db.get_database_backend() == DbBackend::Sqlite
-        && matches!(scope, Scope::All)
-        && f.assigned == Some(None)
-        && f.only_queue_filters()
+    db.get_database_backend() == DbBackend::Sqlite && matches!(scope, Scope::All) && f.is_unassigned_queue()
 }
 
 /// The matching rows, counted up to `cap + 1`.
@@ -750,9 +815,10 @@ async fn count_matches(
             return Ok(count_rows(db, rows).await? as u64);
         }
     };
-    // A common needle with other filters. When those filters leave few rows, the needle is
-    // checked on each of them in one pass over a covering index (which holds the subject):
-    // that beats walking every request whose subject holds the word.
+    // A common needle with other filters. When those filters leave few rows, or the word is
+    // common among them too, the needle is checked on their rows in one pass over a covering
+    // index (which holds the subject): that beats walking every request whose subject holds
+    // the word.
     let pattern = format!("%{}%", escape_like(needle));
     if unassigned_queue(db, scope, filters) {
         // SQLite, the queue of every sede nobody has taken in charge: its narrow index
@@ -778,30 +844,30 @@ async fn count_matches(
         let row = db.query_one_raw(stmt).await?;
         return Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u64);
     }
+    // The pass stops at the cap's matches: a word as common among the rows as in the archive
+    // meets them early (one ambito of a million requests, «aliquota»: 40,000 entries, 10–14 ms,
+    // where a pass over the first FEW_ROWS + 1 rows took 45 ms before the trigram table's walk
+    // below, 80–105 ms, had to count them; twenty-second round). Only a pass that finds fewer
+    // asks whether it saw every row the filters leave.
     let rows = request::Entity::find()
         .filter(condition(scope, filters))
         .select_only()
         .column(request::Column::SubjectSearch)
         .limit(FEW_ROWS + 1)
         .into_query();
-    let pass = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), "seen")
-        .expr_as(
-            Expr::cust_with_values(
-                "COALESCE(SUM(CASE WHEN \"few\".\"subject_search\" LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END), 0)",
-                [pattern],
-            ),
-            "hits",
-        )
-        .from_subquery(rows, "few")
+    let hits = Query::select()
+        .expr(Expr::cust("1"))
+        .from_subquery(rows.clone(), "few")
+        .and_where(Expr::cust_with_values("\"few\".\"subject_search\" LIKE ? ESCAPE '\\'", [pattern]))
+        .limit(cap + 1)
         .to_owned();
-    let pass = db.get_database_backend().build(&pass);
-    if let Some(row) = db.query_one_raw(pass).await? {
-        let seen: i64 = row.try_get("", "seen")?;
-        if seen as u64 <= FEW_ROWS {
-            let hits: i64 = row.try_get("", "hits")?;
-            return Ok(hits as u64);
-        }
+    let hits = count_rows(db, hits).await? as u64;
+    if hits > cap {
+        return Ok(hits);
+    }
+    let seen = Query::select().expr(Expr::cust("1")).from_subquery(rows, "few").to_owned();
+    if count_rows(db, seen).await? as u64 <= FEW_ROWS {
+        return Ok(hits);
     }
     // Many rows: walk the trigram table's matches (and the queue's), checking the other
     // filters on each request.
