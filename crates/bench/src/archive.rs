@@ -191,6 +191,8 @@ pub const SCENARIOS: &[(Reader, &str)] = &[
     (Reader::Supervisore, "protocollo"),
     (Reader::Supervisore, "matricola"),
     (Reader::Supervisore, "ambito+opened"),
+    (Reader::Supervisore, "status+subject"),
+    (Reader::Supervisore, "ambito+subject"),
     (Reader::Supervisore, "status+assigned_none+subject"),
 ];
 
