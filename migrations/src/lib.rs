@@ -50,3 +50,20 @@ pub(crate) fn index(table: &str, name: &str, cols: &[&str]) -> IndexCreateStatem
     }
     idx.to_owned()
 }
+
+/// Helper shared by the migrations: drops a named index of a table.
+pub(crate) fn drop_index(table: &str, name: &str) -> IndexDropStatement {
+    Index::drop().name(name).table(Alias::new(table)).to_owned()
+}
+
+/// Helper shared by the migrations: refreshes the planner's statistics of `requests` after its
+/// indexes changed.
+pub(crate) async fn analyze_requests(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+    let sql = match manager.get_database_backend() {
+        DbBackend::Sqlite => "ANALYZE",
+        DbBackend::Postgres => "ANALYZE requests",
+        other => return Err(DbErr::Migration(format!("backend non supportato: {other:?}"))),
+    };
+    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
+}

@@ -11,9 +11,8 @@
 //! Statistics are refreshed afterwards, so that the planners know it.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::index;
+use crate::{analyze_requests, drop_index, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -33,30 +32,17 @@ const COLUMNS: [&str; 9] = [
 const REPLACES: &str = "idx_requests_status_updated";
 const NARROW: [&str; 2] = ["status", "updated_at"];
 
-fn drop_index(name: &str) -> IndexDropStatement {
-    Index::drop().name(name).table(Alias::new("requests")).to_owned()
-}
-
-async fn analyze(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let sql = match manager.get_database_backend() {
-        DbBackend::Sqlite => "ANALYZE",
-        DbBackend::Postgres => "ANALYZE requests",
-        other => return Err(DbErr::Migration(format!("backend non supportato: {other:?}"))),
-    };
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.create_index(index("requests", NAME, &COLUMNS)).await?;
-        manager.drop_index(drop_index(REPLACES)).await?;
-        analyze(manager).await
+        manager.drop_index(drop_index("requests", REPLACES)).await?;
+        analyze_requests(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.create_index(index("requests", REPLACES, &NARROW)).await?;
-        manager.drop_index(drop_index(NAME)).await?;
-        analyze(manager).await
+        manager.drop_index(drop_index("requests", NAME)).await?;
+        analyze_requests(manager).await
     }
 }
