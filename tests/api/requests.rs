@@ -528,10 +528,10 @@ async fn a_common_word_in_one_sedes_quesiti_finds_only_that_sedes(backend: Backe
 
 /// A word in more requests of the archive than are counted, searched by the supervisore in
 /// every sede with an ambito or a status (one or two, in either order): the matching requests
-/// of every sede, every one once across the pages, counted exactly up to the cap. Few matches
-/// (the open copies) leave the walk of the sort's index short of a page and are read through
-/// the filters' own index; many (the closed ones) are found by the walk; none (another
-/// ambito) read to the walk's end.
+/// of every sede, every one once across the pages, counted exactly up to the cap. Pages are
+/// found by walking the sort's index (one status by the last update: by its own index); a
+/// walk that comes short of a page (the open copies' last page, another ambito's none) leaves
+/// it to the filters' own index.
 async fn a_common_word_with_other_filters_in_every_sede(backend: Backend) {
     let postgres = matches!(backend, Backend::Postgres(_));
     let app = with_companies(backend).await;
