@@ -193,6 +193,9 @@ pub const SCENARIOS: &[(Reader, &str)] = &[
     (Reader::Supervisore, "ambito+opened"),
     (Reader::Supervisore, "status+subject"),
     (Reader::Supervisore, "ambito+subject"),
+    (Reader::Supervisore, "opened+subject"),
+    (Reader::Supervisore, "updated+subject"),
+    (Reader::Supervisore, "created_sort+status+subject"),
     (Reader::Supervisore, "status+assigned_none+subject"),
 ];
 
