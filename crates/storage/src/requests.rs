@@ -451,13 +451,9 @@ async fn subject_plan(
     // 122–150 ms, against 0.3–2 ms for the page with `strpos()` (twenty-second round). A period
     // of the other date keeps `LIKE`: walking the sort's index would wait for the period's
     // requests (an old month of opening, newest updated first: 65–158 ms).
-    let every_sede_filtered = matches!(scope, Scope::All)
-        && !filters.only_subject()
-        && !filters.is_unassigned_queue()
-        && !other_period(filters, sort);
     if postgres
         && indexable
-        && (matches!(scope, Scope::Sede(_)) || filters.sede.is_some() || every_sede_filtered)
+        && (matches!(scope, Scope::Sede(_)) || filters.sede.is_some() || every_sede_filtered(scope, filters, sort))
         && crate::subject_words::requests_with(db, needle).await? > FEW_MATCHES
     {
         return Ok(SubjectPlan::Scan { needle: needle.to_owned(), sorted: false });
@@ -666,15 +662,21 @@ const COMMON_WALK_ENTRIES: u64 = 3 * WALK_ENTRIES;
 /// assignee, one status sorted by the last update (migration 13's index gives that order), nor
 /// a period of the date the page is not sorted by.
 fn every_sede_common(scope: &Scope, filters: &Filters, plan: &SubjectPlan, sort: Sort) -> bool {
-    matches!(scope, Scope::All)
-        && !(filters.statuses.len() == 1 && sort.key == SortKey::UpdatedAt)
+    every_sede_filtered(scope, filters, sort)
         && matches!(plan, SubjectPlan::Common(_) | SubjectPlan::Scan { sorted: false, .. })
-        && !filters.only_subject()
-        && !filters.is_unassigned_queue()
+        && !(filters.statuses.len() == 1 && sort.key == SortKey::UpdatedAt)
         && filters.sede.is_none()
         && filters.matricola.is_none()
         && filters.protocollo.is_none()
         && !matches!(filters.assigned, Some(Some(_)))
+}
+
+/// Every sede's requests with other filters besides the subject, but not the queue nobody has
+/// taken in charge nor a period of the date the page is not sorted by.
+fn every_sede_filtered(scope: &Scope, filters: &Filters, sort: Sort) -> bool {
+    matches!(scope, Scope::All)
+        && !filters.only_subject()
+        && !filters.is_unassigned_queue()
         && !other_period(filters, sort)
 }
 
